@@ -1,0 +1,87 @@
+"""`flask demo load`: one demo user per role, so a new user can try every part of Samordna at once.
+
+Demo accounts share one password, printed in the README. Never load demo data into production: the command
+refuses when SAMORDNA_ENV=production.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.roles import Role
+from app.auth.services import create_user
+from app.organisations.models import Organisation
+
+DEMO_PASSWORD = "samordna-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    organisation_code: str
+    roles: tuple[Role, ...]
+
+
+DEMO_USERS = (
+    DemoUser("admin@samordna.demo", "Alva Admin", "SOS", (Role.ADMINISTRATOR,)),
+    DemoUser("samordnare@samordna.demo", "Nils Nationell", "SOS", (Role.NATIONAL_COORDINATOR,)),
+    DemoUser("inkopare@samordna.demo", "Ingrid Inköp", "SOS", (Role.PURCHASING_OFFICER,)),
+    DemoUser("produktion@samordna.demo", "Per Produktion", "SOS", (Role.PRODUCTION_TEAM,)),
+    DemoUser("lan.stockholm@samordna.demo", "Lena Länsstyrelsen", "LST-01", (Role.COUNTY_COORDINATOR,)),
+    DemoUser("rapportor.stockholm@samordna.demo", "Rasmus Rapportör", "0180", (Role.REPORTER,)),
+    DemoUser("mottagare.stockholm@samordna.demo", "Maja Mottagare", "0180", (Role.RECIPIENT,)),
+    DemoUser("rapportor.region@samordna.demo", "Rut Region", "REG-01", (Role.REPORTER, Role.RECIPIENT)),
+    DemoUser("granskare@samordna.demo", "Greta Granskare", "RK-S", (Role.AUDITOR,)),
+)
+
+
+def load_demo_users(session: Session, password: str = DEMO_PASSWORD) -> list[User]:
+    """Create the demo users that do not exist yet; existing ones are left as they are. Flush only."""
+    created = []
+    for demo in DEMO_USERS:
+        if session.scalar(select(User.id).where(User.email == demo.email)) is not None:
+            continue
+        organisation = session.scalar(select(Organisation).where(Organisation.code == demo.organisation_code))
+        if organisation is None:
+            raise click.ClickException("Load the reference data first: flask organisations load")
+        created.append(
+            create_user(
+                session,
+                email=demo.email,
+                name=demo.name,
+                password=password,
+                organisation=organisation,
+                roles=[str(role) for role in demo.roles],
+            )
+        )
+    return created
+
+
+@click.group("demo")
+def demo_cli():
+    """Demo data for trying Samordna out."""
+
+
+@demo_cli.command("load")
+@with_appcontext
+def load():
+    """Create one demo user per role (password in the README)."""
+    from app.extensions import db
+
+    if os.environ.get("SAMORDNA_ENV") == "production":
+        raise click.ClickException("Refusing to load demo data: SAMORDNA_ENV is production.")
+    db.session.info["actor"] = "cli"
+    created = load_demo_users(db.session)
+    db.session.commit()
+    click.echo(f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(demo_cli)

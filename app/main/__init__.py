@@ -1,0 +1,73 @@
+"""The start page, language switch, health check, navigation and template helpers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, request, url_for
+from flask_babel import format_decimal, get_locale
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: object
+    permission: object  # a Permission, or the string "authenticated"
+    order: int
+
+
+_NAVIGATION: list[NavEntry] = []
+
+
+def register_nav(endpoint: str, label, permission, order: int = 100) -> None:
+    """Packages add their main pages to the top navigation; each entry shows only to roles allowed it."""
+    if all(entry.endpoint != endpoint for entry in _NAVIGATION):
+        _NAVIGATION.append(NavEntry(endpoint, label, permission, order))
+        _NAVIGATION.sort(key=lambda entry: entry.order)
+
+
+def navigation_for(user) -> list[dict]:
+    from app.auth.access import AUTHENTICATED, has_permission
+
+    items = []
+    for entry in _NAVIGATION:
+        if entry.permission == AUTHENTICATED or has_permission(user, entry.permission):
+            url = url_for(entry.endpoint)
+            items.append({"url": url, "label": entry.label, "active": request.path.startswith(url) and url != "/"})
+    return items
+
+
+def _format_value(value):
+    if isinstance(value, bool):
+        from flask_babel import gettext as _
+
+        return _("Yes") if value else _("No")
+    if isinstance(value, (int, float, Decimal)):
+        return format_decimal(value)
+    if hasattr(value, "label") and not isinstance(value, str):
+        return value.label
+    return value
+
+
+def init_app(app) -> None:
+    from flask_login import current_user
+
+    from app.main import views  # noqa: F401  (routes)
+
+    app.register_blueprint(bp)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["format_value"] = _format_value
+
+    from app.auth.access import has_permission
+    from app.auth.roles import Permission
+
+    @app.context_processor
+    def template_helpers():
+        return {
+            "navigation": lambda: navigation_for(current_user),
+            "current_locale": lambda: str(get_locale() or "sv"),
+            "can": lambda permission: has_permission(current_user, Permission(permission)),
+            "Permission": Permission,
+        }
