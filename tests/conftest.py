@@ -75,7 +75,7 @@ def _transaction(app):
             yield connection
         finally:
             db.session.remove()
-            db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+            db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
             if outer.is_active:
                 outer.rollback()
             connection.close()
