@@ -78,6 +78,7 @@ class Listing:
         search: Sequence[Any] = (),
         filters: Sequence[Filter] = (),
         default_sort: str | None = None,
+        default_dir: str = "asc",
         csv_name: str = "export",
     ):
         self.statement = statement
@@ -85,6 +86,7 @@ class Listing:
         self.search = search
         self.filters = filters
         self.default_sort = default_sort or columns[0].key
+        self.default_dir = default_dir
         self.csv_name = csv_name
 
     def _query(self, args) -> tuple[Select, dict]:
@@ -104,7 +106,7 @@ class Listing:
         sort = args.get("sort", self.default_sort)
         if sort not in sortable:
             sort = self.default_sort
-        direction = "desc" if args.get("dir") == "desc" else "asc"
+        direction = args.get("dir") if args.get("dir") in ("asc", "desc") else self.default_dir
         if sort in sortable:
             expr = sortable[sort]
             stmt = stmt.order_by(expr.desc() if direction == "desc" else expr.asc())

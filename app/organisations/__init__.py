@@ -10,6 +10,7 @@ def init_app(app) -> None:
     from app.auth.roles import Permission
     from app.main import register_nav
     from app.organisations import cli, views  # noqa: F401  (routes)
+    from app.organisations import factsheet  # noqa: F401  (fact sheet PDF route)
 
     app.register_blueprint(bp)
     app.cli.add_command(cli.organisations_cli)
