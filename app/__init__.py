@@ -64,7 +64,7 @@ def _env_flag(name: str) -> bool:
 
 def register_extensions(app: Flask) -> None:
     from app.audit.capture import install as install_audit
-    from app.db import install_sqlite_pragmas
+    from app.db import Base, install_sqlite_pragmas
 
     install_sqlite_pragmas()
     db.init_app(app)
@@ -74,8 +74,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["SAMORDNA_TIMEZONE"])
-    with app.app_context():
-        install_audit(db.session.registry().__class__)
+    install_audit(Base)
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, inspect, or_, select
 
 from app.extensions import db
 
@@ -110,6 +110,12 @@ class Listing:
         if sort in sortable:
             expr = sortable[sort]
             stmt = stmt.order_by(expr.desc() if direction == "desc" else expr.asc())
+        # The primary key breaks ties (in the same direction), so rows with equal sort values never move
+        # between pages and a log sorted newest first keeps same-instant rows newest first too.
+        entity = stmt.column_descriptions[0].get("entity") if stmt.column_descriptions else None
+        if entity is not None:
+            keys = inspect(entity).primary_key
+            stmt = stmt.order_by(*(key.desc() if direction == "desc" else key.asc() for key in keys))
         chosen["sort"], chosen["dir"] = sort, direction
         return stmt, chosen
 

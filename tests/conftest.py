@@ -81,6 +81,24 @@ def _transaction(app):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_globals_per_request(app):
+    """Give every test request an empty ``g``, as a real request's own app context has.
+
+    The ``_transaction`` fixture keeps an app context pushed for the whole test and Flask reuses it for the
+    test client's requests, so ``g`` (Flask-Login's current user, Flask-Babel's locale) would otherwise carry
+    over from one request, or one client, to the next.
+    """
+    from flask import g, request_started
+
+    def forget(sender, **extra):
+        vars(g._get_current_object()).clear()
+
+    request_started.connect(forget, app)
+    yield
+    request_started.disconnect(forget, app)
+
+
 @pytest.fixture
 def session(app):
     with app.app_context():

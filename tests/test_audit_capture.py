@@ -57,3 +57,11 @@ def test_a_rolled_back_write_leaves_no_audit_entry(session):
     session.flush()
     session.rollback()
     assert len(_entries(session, "organisations", municipality.id)) == before
+
+
+def test_a_row_removed_from_a_collection_is_logged_as_deleted(session, users):
+    user = users.make(["reporter", "recipient"], "0180")
+    user.role_rows = [row for row in user.role_rows if row.role != "recipient"]
+    session.commit()
+    deleted = _entries(session, "user_roles", f"{user.id}/recipient")[-1]
+    assert deleted.action == "delete" and deleted.before["role"] == "recipient"

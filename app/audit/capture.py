@@ -1,6 +1,6 @@
 """Record every ORM write as an AuditEntry, in the same transaction as the write.
 
-The acting user is taken from ``session.info["actor"]`` which the request edge (or a CLI command or job
+The acting user is taken from ``session.info["actor"]``, which the request edge (or a CLI command or job
 wrapper) sets; services never need to remember to audit.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import decimal
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import event, inspect, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, object_session
 
 from app.audit.models import AuditEntry
 from app.db import utcnow
@@ -74,8 +74,8 @@ def _row_key(obj) -> str:
     return "/".join(str(part) for part in identity)
 
 
-def _actor(session: Session) -> tuple[int | None, str]:
-    actor = session.info.get("actor")
+def _actor(session: Session | None) -> tuple[int | None, str]:
+    actor = session.info.get("actor") if session is not None else None
     if actor is None:
         return None, "system"
     if isinstance(actor, str):
@@ -83,49 +83,49 @@ def _actor(session: Session) -> tuple[int | None, str]:
     return actor.id, actor.email
 
 
-def _collect(session: Session) -> list[dict]:
-    actor_id, actor_label = _actor(session)
-    now = utcnow()
-    rows = []
-
-    def add(obj, action, before, after):
-        table = inspect(obj).mapper.local_table.name
-        if table in NOT_AUDITED:
-            return
-        rows.append(
-            {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": actor_label,
-                "action": action,
-                "table_name": table,
-                "row_key": _row_key(obj),
-                "before": before,
-                "after": after,
-            }
-        )
-
-    for obj in session.new:
-        add(obj, "insert", None, _column_values(obj, use_committed=False))
-    for obj in session.dirty:
-        if not session.is_modified(obj, include_collections=False):
-            continue
-        before, after = _changes(obj)
-        if after:
-            add(obj, "update", before, after)
-    for obj in session.deleted:
-        add(obj, "delete", _column_values(obj, use_committed=True), None)
-    return rows
+def _record(connection, target, action: str, before, after) -> None:
+    table = inspect(target).mapper.local_table.name
+    if table in NOT_AUDITED:
+        return
+    actor_id, actor_label = _actor(object_session(target))
+    connection.execute(
+        insert(AuditEntry),
+        {
+            "occurred_at": utcnow(),
+            "actor_id": actor_id,
+            "actor_label": actor_label,
+            "action": action,
+            "table_name": table,
+            "row_key": _row_key(target),
+            "before": before,
+            "after": after,
+        },
+    )
 
 
-def _after_flush(session: Session, flush_context) -> None:
-    # In after_flush the new/dirty/deleted sets and attribute history still describe this flush, and new
-    # rows have their primary keys. Rows are written through the connection so no second flush is needed.
-    rows = _collect(session)
-    if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+# Mapper-level events see every row the flush writes, including rows deleted as orphans of a collection
+# (a role taken off a user), which never appear in session.deleted. They run inside the flush, on its
+# connection, so the entry commits or rolls back with the write it describes.
+def _after_insert(mapper, connection, target) -> None:
+    _record(connection, target, "insert", None, _column_values(target, use_committed=False))
 
 
-def install(session_class) -> None:
-    if not event.contains(session_class, "after_flush", _after_flush):
-        event.listen(session_class, "after_flush", _after_flush)
+def _after_update(mapper, connection, target) -> None:
+    before, after = _changes(target)
+    if after:
+        _record(connection, target, "update", before, after)
+
+
+def _after_delete(mapper, connection, target) -> None:
+    _record(connection, target, "delete", _column_values(target, use_committed=True), None)
+
+
+def install(base) -> None:
+    """Audit every mapped class deriving from ``base``."""
+    for name, listener in (
+        ("after_insert", _after_insert),
+        ("after_update", _after_update),
+        ("after_delete", _after_delete),
+    ):
+        if not event.contains(base, name, listener):
+            event.listen(base, name, listener, propagate=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from app.auth import services
 from app.auth.roles import Role
@@ -41,11 +42,19 @@ def users_cli():
 @with_appcontext
 def create_user(email, name, organisation_code, roles, password):
     """Create a user account (for example the first administrator)."""
+    # There is no request, hence no user language; the services' messages are then given in English like
+    # the rest of the command (the app's locale selector needs a request).
+    with force_locale("en"):
+        _create_user(email, name, organisation_code, roles, password)
+
+
+def _create_user(email, name, organisation_code, roles, password):
     organisation = organisation_by_code(db.session, organisation_code)
     if organisation is None:
         raise click.BadParameter(
-            f"no organisation with code {organisation_code!r}; load reference data first "
-            "(flask organisations load)",
+            f"no organisation with code {organisation_code!r}. Use SOS (the agency), LST-01, REG-01 or a "
+            "kommunkod such as 0180; if there are no organisations at all, load them first with "
+            "`flask organisations load`.",
             param_hint="--organisation",
         )
     db.session.info["actor"] = "cli"

@@ -1,9 +1,11 @@
 """Authentication and user accounts: the rules. Services flush; the caller commits."""
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,9 +43,13 @@ def authenticate(
     user = session.scalar(select(User).where(User.email == email))
     if user is not None and user.locked_until is not None and user.locked_until > now:
         session.add(LoginAttempt(email=email, user_id=user.id, succeeded=False, remote_addr=remote_addr))
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
         raise AccountLocked(
-            _("Too many failed logins. The account is locked for %(n)s more minutes.", n=minutes)
+            ngettext(
+                "Too many failed logins. The account is locked for %(num)d more minute.",
+                "Too many failed logins. The account is locked for %(num)d more minutes.",
+                minutes,
+            )
         )
     if user is None:
         # Spend the same time as a real check, so the response time does not reveal which accounts exist.
@@ -75,9 +81,10 @@ def authenticate(
             if failures >= policy["LOGIN_MAX_FAILURES"]:
                 user.locked_until = now + timedelta(minutes=policy["LOGIN_LOCK_MINUTES"])
                 raise AccountLocked(
-                    _(
-                        "Too many failed logins. The account is locked for %(n)s minutes.",
-                        n=policy["LOGIN_LOCK_MINUTES"],
+                    ngettext(
+                        "Too many failed logins. The account is locked for %(num)d minute.",
+                        "Too many failed logins. The account is locked for %(num)d minutes.",
+                        policy["LOGIN_LOCK_MINUTES"],
                     )
                 )
         raise AuthError(_("Wrong e-mail address or password."))

@@ -38,6 +38,8 @@ def login():
             db.session.commit()
             form.form_errors.append(error.message)
         else:
+            # The login's own change (last login time) is the user's, not an anonymous system's.
+            db.session.info["actor"] = user
             db.session.commit()
             session.clear()
             login_user(user)
