@@ -77,6 +77,8 @@ def install_sqlite_pragmas() -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # WAL lets the scheduler worker commit while web requests hold read transactions.
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
     @event.listens_for(Engine, "begin")

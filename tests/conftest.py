@@ -38,6 +38,8 @@ def app(tmp_path_factory):
             "WTF_CSRF_ENABLED": False,
             "PASSWORD_HASH_FAST": True,
             "MAIL_SERVER": "",
+            # Tests read the English source strings; tests/test_translations.py checks the Swedish default.
+            "BABEL_DEFAULT_LOCALE": "en",
             "UPLOAD_FOLDER": str(instance / "uploads"),
         }
     )
@@ -58,9 +60,10 @@ def app(tmp_path_factory):
 
 
 def build_schema(app) -> None:
-    """Schema from the models while packages are being built in parallel; switched to `upgrade()`
-    (the Alembic migrations) when the initial migration is generated at integration."""
-    db.create_all()
+    """Schema from the Alembic migrations, exactly as production builds it."""
+    from flask_migrate import upgrade
+
+    upgrade()
 
 
 @pytest.fixture(autouse=True)

@@ -65,3 +65,20 @@ def test_a_row_removed_from_a_collection_is_logged_as_deleted(session, users):
     session.commit()
     deleted = _entries(session, "user_roles", f"{user.id}/recipient")[-1]
     assert deleted.action == "delete" and deleted.before["role"] == "recipient"
+
+
+def test_the_database_refuses_to_change_or_delete_an_audit_entry(session, users):
+    import pytest
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DatabaseError
+
+    users.make("reporter", "0180")
+    entry_id = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()))
+    for statement in (
+        update(AuditEntry).where(AuditEntry.id == entry_id).values(actor_label="someone else"),
+        delete(AuditEntry).where(AuditEntry.id == entry_id),
+    ):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with session.begin_nested():
+                session.execute(statement)
+    assert session.get(AuditEntry, entry_id).actor_label != "someone else"

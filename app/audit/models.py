@@ -19,7 +19,9 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # No ON DELETE action: an entry must keep naming its actor, so a user with entries cannot be deleted
+    # (accounts are deactivated instead), and the append-only triggers would refuse the update anyway.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(10))  # insert | update | delete
     table_name: Mapped[str] = mapped_column(String(64), index=True)

@@ -171,8 +171,8 @@ def test_a_user_without_catalogue_management_gets_403_on_new_and_edit_and_nothin
         ({"name_en": "   "}, "name_en", "Enter the English name."),
         ({"standard": None}, "standard", "Enter the standard the product meets."),
         # WTForms' own message, in WTForms' Swedish since the page is in Swedish.
-        ({"regime": "cosmetic"}, "regime", "giltigt val"),
-        ({"category_id": "999999"}, "category_id", "giltigt val"),
+        ({"regime": "cosmetic"}, "regime", "Not a valid choice"),
+        ({"category_id": "999999"}, "category_id", "Not a valid choice"),
     ],
 )
 def test_bad_input_on_the_new_form_is_shown_beside_its_field_with_422_and_adds_nothing(
@@ -259,6 +259,7 @@ def test_the_product_page_says_whether_it_is_a_medical_device_or_ppe_and_how_it_
 
 
 def test_names_are_shown_in_the_language_of_the_page(client, session, reporter):
+    client.post("/language", data={"locale": "sv"})
     swedish = client.get("/catalog/?q=HANDDES-500").get_data(as_text=True)
     client.post("/language", data={"locale": "en"})
     english = client.get("/catalog/?q=HANDDES-500").get_data(as_text=True)
