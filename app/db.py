@@ -87,3 +87,15 @@ def install_sqlite_pragmas() -> None:
             connection.exec_driver_sql("BEGIN")
 
     install_sqlite_pragmas.installed = True
+
+
+# Tables created at run time by other software (APScheduler's job store), not by our models: Alembic never
+# compares or drops them. Used by migrations/env.py and the drift test alike.
+MIGRATION_IGNORED_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_in_migrations(object_, name, type_, reflected, compare_to) -> bool:
+    if type_ == "table" and name in MIGRATION_IGNORED_TABLES:
+        return False
+    table = getattr(object_, "table", None)
+    return not (table is not None and table.name in MIGRATION_IGNORED_TABLES)

@@ -18,15 +18,8 @@ if config.config_file_name is not None and not current_app.testing:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
-# Tables created at run time by other software, not by our models: never compared, never dropped.
-IGNORED_TABLES = frozenset({"apscheduler_jobs"})
-
-
-def include_object(object_, name, type_, reflected, compare_to):
-    if type_ == "table" and name in IGNORED_TABLES:
-        return False
-    table = getattr(object_, "table", None)
-    return not (table is not None and table.name in IGNORED_TABLES)
+# Tables created at run time by other software are never compared or dropped (see app/db.py).
+from app.db import include_in_migrations as include_object  # noqa: E402
 
 
 def render_item(type_, object_, autogen_context):

@@ -5,28 +5,18 @@ separate database ``<test database>_drift`` that is dropped afterwards.
 """
 from __future__ import annotations
 
-import os
 from pprint import pformat
 
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from app import create_app
+from app.db import include_in_migrations as include_object  # the same comparison as migrations/env.py
 from app.extensions import db
-
-# Same comparison settings as migrations/env.py.
-IGNORED_TABLES = frozenset({"apscheduler_jobs"})
-
-
-def include_object(object_, name, type_, reflected, compare_to):
-    if type_ == "table" and name in IGNORED_TABLES:
-        return False
-    table = getattr(object_, "table", None)
-    return not (table is not None and table.name in IGNORED_TABLES)
+from tests.support import own_database
 
 
 @pytest.fixture(autouse=True)
@@ -37,23 +27,8 @@ def _transaction():
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    if not test_url or not test_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'drift.db'}"
-        return
-    url = make_url(test_url)
-    name = f"{url.database}_drift"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            # A run that was killed may have left it behind.
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with own_database(tmp_path, "drift") as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,18 +11,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from tests.support import own_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -39,25 +37,7 @@ def _transaction():
     yield
 
 
-@contextmanager
-def own_database(tmp_path: Path, suffix: str) -> Iterator[str]:
-    """The URL of a new, empty database of the same kind as the test database; removed afterwards."""
-    test_url = os.environ.get("TEST_DATABASE_URL")
-    if not test_url or not test_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / f'{suffix}.db'}"
-        return
-    url = make_url(test_url)
-    name = f"{url.database}_{suffix}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield url.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+
 
 
 @dataclass
