@@ -22,4 +22,7 @@ def load():
         db.session.rollback()
         raise click.ClickException(str(error))
     db.session.commit()
-    click.echo(f"Organisations: {result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+    click.echo(
+        f"Counties and organisations: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
