@@ -44,16 +44,20 @@ class Permission(StrEnum):
     VIEW_JOBS = "view_jobs"
     RUN_JOBS = "run_jobs"
     VIEW_AUDIT_LOG = "view_audit_log"
+    VIEW_NEED = "view_need"
+    SUBMIT_REPORTS = "submit_reports"
+    MANAGE_REPORTING = "manage_reporting"
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
-_EVERYONE = frozenset({Permission.VIEW_ORGANISATIONS, Permission.VIEW_CATALOG})
+_EVERYONE = frozenset({Permission.VIEW_ORGANISATIONS, Permission.VIEW_CATALOG, Permission.VIEW_NEED})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.NATIONAL_COORDINATOR: _EVERYONE | {Permission.VIEW_JOBS},
+    Role.NATIONAL_COORDINATOR: _EVERYONE | {Permission.VIEW_JOBS, Permission.MANAGE_REPORTING},
     Role.PURCHASING_OFFICER: _EVERYONE,
     Role.PRODUCTION_TEAM: _EVERYONE,
     Role.COUNTY_COORDINATOR: _EVERYONE,
-    Role.REPORTER: _EVERYONE,
+    Role.REPORTER: _EVERYONE | {Permission.SUBMIT_REPORTS, Permission.MANAGE_API_TOKENS},
     Role.RECIPIENT: _EVERYONE,
     Role.AUDITOR: _EVERYONE | {Permission.VIEW_JOBS, Permission.VIEW_AUDIT_LOG},
     Role.ADMINISTRATOR: _EVERYONE
@@ -64,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.VIEW_JOBS,
         Permission.RUN_JOBS,
         Permission.VIEW_AUDIT_LOG,
+        Permission.MANAGE_API_TOKENS,
     },
 }
 

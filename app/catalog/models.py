@@ -94,6 +94,12 @@ class ProductCategory(Base):
     def name_in(self, locale: str) -> str:
         return self.name_en if str(locale).startswith("en") else self.name_sv
 
+    @property
+    def reporting_unit(self) -> str:
+        """The unit need and stock are counted in: the unit of issue most of its active products use."""
+        units = [p.unit_of_issue for p in self.products if p.active]
+        return max(set(units), key=units.count) if units else "piece"
+
     def description_in(self, locale: str) -> str:
         return self.description_en if str(locale).startswith("en") else self.description_sv
 
