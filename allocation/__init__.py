@@ -5,6 +5,24 @@ bp = Blueprint("allocation", __name__, url_prefix="/need", template_folder="temp
 
 
 def init_app(app) -> None:
-    from allocation import models  # noqa: F401  (tables known to Alembic and the ORM)
+    from allocation import (  # report form, history, settings, periods; reminders
+        jobs,
+        models,  # noqa: F401  (tables known to Alembic and the ORM)
+        views_imports,  # noqa: F401  (report upload routes)
+        views_overviews,  # noqa: F401  (overviews, trend charts, exports)
+        views_reports,
+    )
+
+    jobs.register()
+    views_reports.register_navigation()
+
+    # The JSON API (its own blueprint, bearer tokens instead of cookies, so no CSRF) and its token pages.
+    from allocation import views_tokens
+    from allocation.api import api
+    from app.extensions import csrf
+
+    views_tokens.register_navigation()
+    csrf.exempt(api)
+    app.register_blueprint(api)
 
     app.register_blueprint(bp)

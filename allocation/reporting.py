@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
@@ -477,3 +477,153 @@ __all__ = [
     "registered_need",
     "submit_report",
 ]
+
+
+# --- reporting settings, early closing and reporting coverage (settings and periods pages) ---------------
+
+MAX_OPEN_DAYS_AHEAD = 60
+MAX_SETTING_DAYS = 365
+
+
+class ReportingNotAllowed(ReportError):
+    """The acting user's roles do not include managing reporting."""
+
+    status_code = 403
+
+
+class SettingsInvalid(ReportError):
+    """One or more reporting settings break the rules; ``errors`` holds one ReportError per field."""
+
+    def __init__(self, errors: Sequence[ReportError]):
+        super().__init__(errors[0].message, field=errors[0].field)
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class SettingsData:
+    """What the national coordinator asks for, before the rules are checked. None is a missing value."""
+
+    deadline_weekdays: Sequence[int]
+    deadline_time: time | None
+    open_days_ahead: int | None
+    horizon_days: int | None
+    red_days: int | None
+    amber_days: int | None
+    need_max_age_days: int | None
+    category_ids: Sequence[int]
+
+
+def _check_manages_reporting(user) -> None:
+    if user is None or Permission.MANAGE_REPORTING not in permissions_of(getattr(user, "roles", ())):
+        raise ReportingNotAllowed(_("Your role cannot change how situation reports are collected."))
+
+
+def settings_problems(data: SettingsData) -> list[ReportError]:
+    """Every rule the settings break, one error per field (pure: no database)."""
+    problems: list[ReportError] = []
+
+    def days(name: str, value: int | None, low: int, high: int) -> bool:
+        if value is None or isinstance(value, bool) or not isinstance(value, int):
+            problems.append(ReportError(_("Enter a whole number of days."), field=name))
+        elif not low <= value <= high:
+            problems.append(
+                ReportError(_("Enter a number from %(low)s to %(high)s.", low=low, high=high), field=name)
+            )
+        else:
+            return True
+        return False
+
+    if not data.deadline_weekdays:
+        problems.append(ReportError(_("Choose at least one deadline day."), field="deadline_weekdays"))
+    elif any(day not in range(1, 8) for day in data.deadline_weekdays):
+        problems.append(ReportError(_("Choose days from Monday to Sunday."), field="deadline_weekdays"))
+    if data.deadline_time is None:
+        problems.append(ReportError(_("Enter the deadline time as HH:MM, e.g. 12:00."), field="deadline_time"))
+    days("open_days_ahead", data.open_days_ahead, 1, MAX_OPEN_DAYS_AHEAD)
+    days("horizon_days", data.horizon_days, 1, MAX_SETTING_DAYS)
+    red_ok = days("red_days", data.red_days, 1, MAX_SETTING_DAYS)
+    amber_ok = days("amber_days", data.amber_days, 1, MAX_SETTING_DAYS)
+    if red_ok and amber_ok and data.amber_days <= data.red_days:
+        problems.append(
+            ReportError(
+                _("The amber threshold must be more days than the red one (%(red)s).", red=data.red_days),
+                field="amber_days",
+            )
+        )
+    days("need_max_age_days", data.need_max_age_days, 1, MAX_SETTING_DAYS)
+    if not data.category_ids:
+        problems.append(ReportError(_("Choose at least one product category to ask for."), field="category_ids"))
+    return problems
+
+
+def update_settings(session: Session, user, data: SettingsData) -> ReportingSettings:
+    """Change the reporting rules. Flushes; the caller commits.
+
+    Periods already opened keep their deadline, horizon and categories; the changes apply to periods opened
+    from now on. Raises ReportingNotAllowed for a user who may not manage reporting and SettingsInvalid (one
+    error per field) for no deadline day, a missing time, a number of days out of range, red thresholds not
+    below amber ones, or no or unknown categories. Nothing changes when it raises.
+    """
+    _check_manages_reporting(user)
+    problems = settings_problems(data)
+    wanted = set(data.category_ids)
+    categories = list(
+        session.scalars(
+            select(ProductCategory).where(ProductCategory.id.in_(wanted)).order_by(ProductCategory.sort_order)
+        )
+    ) if wanted else []
+    if wanted and len(categories) != len(wanted):
+        problems.append(ReportError(_("Choose categories from the catalogue."), field="category_ids"))
+    if problems:
+        raise SettingsInvalid(problems)
+    settings = get_settings(session)
+    settings.deadline_weekdays = ",".join(str(day) for day in sorted(set(data.deadline_weekdays)))
+    settings.deadline_time = data.deadline_time
+    settings.open_days_ahead = data.open_days_ahead
+    settings.horizon_days = data.horizon_days
+    settings.red_days = data.red_days
+    settings.amber_days = data.amber_days
+    settings.need_max_age_days = data.need_max_age_days
+    settings.categories = categories
+    session.flush()
+    return settings
+
+
+def close_period(session: Session, user, period: ReportingPeriod, *, now: datetime | None = None) -> ReportingPeriod:
+    """Close a period before its time: from now on it takes no reports, not even late ones. Flushes.
+
+    Raises ReportingNotAllowed for a user who may not manage reporting and ReportError (field ``period``)
+    for a period that is already closed.
+    """
+    _check_manages_reporting(user)
+    now = now or utcnow()
+    if period.closed_manually_at is not None or now >= period.closes_at:
+        raise ReportError(_("This reporting period is already closed."), field="period")
+    period.closed_manually_at = now
+    session.flush()
+    return period
+
+
+def organisations_reported(
+    session: Session, period_ids: Sequence[int], organisation_filter=None
+) -> dict[int, int]:
+    """How many organisations (optionally only those matching a filter) reported in each period, any branch."""
+    if not period_ids:
+        return {}
+    stmt = (
+        select(SituationReport.period_id, func.count(func.distinct(SituationReport.organisation_id)))
+        .join(Organisation, Organisation.id == SituationReport.organisation_id)
+        .where(SituationReport.period_id.in_(list(period_ids)))
+        .group_by(SituationReport.period_id)
+    )
+    if organisation_filter is not None:
+        stmt = stmt.where(organisation_filter)
+    return {period_id: count for period_id, count in session.execute(stmt)}
+
+
+def reporting_organisation_count(session: Session, organisation_filter=None) -> int:
+    """How many organisations (optionally only those matching a filter) are expected to report."""
+    stmt = select(func.count()).select_from(Organisation).where(reporting_organisations_filter())
+    if organisation_filter is not None:
+        stmt = stmt.where(organisation_filter)
+    return session.scalar(stmt) or 0

@@ -3,6 +3,7 @@
 For each route the test checks that its view declares its access (require / login_required / public), that
 anonymous users are sent to the login page, that roles without the permission get 403, that roles with it
 get a working page for an object in their scope, and 404 for the same kind of object outside their scope.
+API routes (access "api_token") take bearer tokens only: they answer 401 to anonymous users and cookie sessions.
 A new route whose URL parameter this file does not know fails the test until a resolver is added below.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from allocation.api import API_TOKEN
 from app.auth.access import AUTHENTICATED, PUBLIC
 from app.auth.roles import ROLE_ORGANISATION_KINDS, Role, permissions_of
 from app.extensions import db
@@ -79,6 +81,32 @@ class World:
             if not in_scope and national:
                 return None
             return _audit_entry_by(owner)
+        if name == "fmt":
+            # A file format (report template csv/xlsx); not an object, so nothing is out of scope.
+            return "xlsx" if in_scope else None
+        if name == "county_code":
+            # National users see every county; the others their own (the outsider's, 14, is outside it).
+            if national:
+                return "01" if in_scope else None
+            return owner.organisation.county_code
+        if name == "category_id":
+            from app.catalog.models import ProductCategory
+
+            return db.session.scalar(select(ProductCategory.id).order_by(ProductCategory.id)) if in_scope else None
+        if name in ("report_id", "version_id"):
+            # A situation report (and its version) of an organisation in scope; the outsider's is outside.
+            if not in_scope and national:
+                return None
+            report = _report_seen_by(owner)
+            return report.id if name == "report_id" else report.versions[-1].id
+        if name == "period_id":
+            # Reporting periods are national: everyone sees them all.
+            return _report_seen_by(self.user).period_id if in_scope else None
+        if name == "token_id":
+            # An API token of a reporting organisation in scope; the outsider's (Göteborg's) is outside.
+            if not in_scope and national:
+                return None
+            return _token_of(_report_seen_by(owner).organisation_id)
         raise AssertionError(f"the access matrix has no resolver for URL parameter {name!r}")
 
 
@@ -106,6 +134,50 @@ def _audit_entry_by(user) -> int:
     )
     assert entry_id is not None, "the world fixture makes every user write something"
     return entry_id
+
+
+def _report_seen_by(user):
+    """A situation report the user may see, made on first use: its organisation's when it reports, else one
+    of a municipality in its county (Stockholm for national users)."""
+    from zoneinfo import ZoneInfo
+
+    from allocation import reporting
+    from allocation.models import SituationReport, SituationReportVersion
+    from app.db import utcnow
+    from app.organisations.models import Organisation
+
+    home = user.organisation
+    if not reporting.is_reporting_organisation(home):
+        county = "01" if home.is_national else home.county_code
+        home = db.session.scalar(
+            select(Organisation)
+            .where(Organisation.county_code == county, Organisation.municipality_code.is_not(None))
+            .order_by(Organisation.municipality_code)
+            .limit(1)
+        )
+    report = db.session.scalar(select(SituationReport).where(SituationReport.organisation_id == home.id))
+    if report is None:
+        reporting.open_periods(db.session, now=utcnow(), tz=ZoneInfo("Europe/Stockholm"))
+        period = reporting.current_period(db.session, utcnow())
+        report = SituationReport(organisation=home, period=period, branch="healthcare")
+        report.versions = [SituationReportVersion(organisation_id=home.id, number=1, channel="form")]
+        db.session.add(report)
+        db.session.commit()
+    return report
+
+
+def _token_of(organisation_id: int) -> int:
+    from allocation.models import ApiToken
+    from allocation.tokens import hash_token, new_secret
+
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.organisation_id == organisation_id))
+    if token_id is None:
+        secret = new_secret()
+        token = ApiToken(organisation_id=organisation_id, name="Matrix", prefix=secret[:12], token_hash=hash_token(secret))
+        db.session.add(token)
+        db.session.commit()
+        token_id = token.id
+    return token_id
 
 
 def _make_world(users, role: Role, kind: OrganisationKind) -> World:
@@ -154,6 +226,11 @@ def test_anonymous_users_are_sent_to_login_for_every_non_public_route(app, clien
             continue
         values = {name: world.resolve(name, True) for name in rule.arguments}
         response = client.open(_url(app, rule, values), method=_method(rule))
+        if access == API_TOKEN:
+            # The API never redirects to a login page: it wants a bearer token.
+            if response.status_code != 401:
+                problems.append(f"{rule.endpoint}: {response.status_code}, expected 401")
+            continue
         if response.status_code != 302 or "/auth/login" not in response.headers.get("Location", ""):
             problems.append(f"{rule.endpoint}: {response.status_code}")
     assert problems == []
@@ -176,6 +253,11 @@ def test_each_role_gets_exactly_what_its_permissions_and_scope_allow(app, users,
         allowed = access in (PUBLIC, AUTHENTICATED) or access in granted
         values = {name: world.resolve(name, True) for name in rule.arguments}
         response = client.open(_url(app, rule, values), method=method)
+        if access == API_TOKEN:
+            # The cookie session opens nothing in the API, whatever the role.
+            if response.status_code != 401:
+                problems.append(f"{rule.endpoint} {method}: expected 401 without a token, got {response.status_code}")
+            continue
         if not allowed:
             if response.status_code != 403:
                 problems.append(f"{rule.endpoint} {method}: expected 403, got {response.status_code}")
