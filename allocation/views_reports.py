@@ -678,7 +678,7 @@ def period_state(period: ReportingPeriod, now: datetime) -> tuple[str, str]:
         return _("Closed"), "neutral"
     if period.is_late(now):
         return _("Taking late reports"), "amber"
-    return _("Open"), "green"
+    return _("Open for reports"), "green"
 
 
 def period_listing() -> Listing:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from app.config import DEFAULT_INSTANCE, load_config
@@ -72,6 +73,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Flask-Login's own message, in English here and translated through the catalog like every other string.
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["SAMORDNA_TIMEZONE"])
     install_audit(Base)

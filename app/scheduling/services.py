@@ -127,17 +127,15 @@ def describe_trigger(spec: JobSpec) -> str:
 
 
 def _period(args: dict) -> str:
-    parts = []
-    for unit, (singular, plural) in {
-        "weeks": ("%(num)d week", "%(num)d weeks"),
-        "days": ("%(num)d day", "%(num)d days"),
-        "hours": ("%(num)d hour", "%(num)d hours"),
-        "minutes": ("%(num)d minute", "%(num)d minutes"),
-        "seconds": ("%(num)d second", "%(num)d seconds"),
-    }.items():
-        if args.get(unit):
-            parts.append(ngettext(singular, plural, int(args[unit])))
-    return " ".join(parts)
+    # One literal ngettext call per unit, so the extractor finds every message.
+    words = {
+        "weeks": lambda n: ngettext("%(num)d week", "%(num)d weeks", n),
+        "days": lambda n: ngettext("%(num)d day", "%(num)d days", n),
+        "hours": lambda n: ngettext("%(num)d hour", "%(num)d hours", n),
+        "minutes": lambda n: ngettext("%(num)d minute", "%(num)d minutes", n),
+        "seconds": lambda n: ngettext("%(num)d second", "%(num)d seconds", n),
+    }
+    return " ".join(word(int(args[unit])) for unit, word in words.items() if args.get(unit))
 
 
 def _int(value) -> int | None:
