@@ -33,6 +33,7 @@ from allocation.need import SupplyStatus, Thresholds
 from allocation.reporting import LineInput, Problem
 from app.auth.access import (
     Scope,
+    can_see_organisation,
     ensure_visible,
     has_permission,
     organisation_scope_filter,
@@ -282,6 +283,18 @@ def report_listing(user) -> Listing:
             ),
         ),
     ]
+    # Linked from an organisation's need page: narrow the list to that organisation when the user may see it.
+    wanted = request.args.get("organisation", "")
+    organisation = db.session.get(Organisation, int(wanted)) if wanted.isdigit() else None
+    if organisation is not None and can_see_organisation(user, organisation):
+        filters.append(
+            Filter(
+                "organisation",
+                _l("Organisation"),
+                [(str(organisation.id), organisation.name)],
+                lambda stmt, value: stmt.where(SituationReport.organisation_id == int(value)),
+            )
+        )
     if scope_of(user) is Scope.NATIONAL:
         counties = db.session.scalars(select(County).order_by(County.code)).all()
         filters.append(

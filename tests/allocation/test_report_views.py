@@ -414,3 +414,25 @@ def test_the_navigation_shows_reports_to_everyone_and_settings_to_the_national_c
     auth.logout()
     auth.login(users.make("national_coordinator", "SOS"))
     assert 'href="/need/settings">Reporting settings' in client.get("/need/reports/").get_data(as_text=True)
+
+
+def test_the_report_list_narrows_to_an_organisation_linked_from_its_need_page(client, auth, users, session, period):
+    from allocation import reporting
+    from allocation.models import Channel
+    from tests.allocation.conftest import full_lines
+    from tests.conftest import organisation
+
+    for code in ("0180", "0184"):
+        reporting.submit_report(
+            session, organisation=organisation(code), period=period, branch="healthcare",
+            lines=full_lines(period), channel=Channel.FORM, user=users.make("reporter", code),
+        )
+    session.commit()
+    auth.login(users.make("county_coordinator", "LST-01"))
+    both = client.get("/need/reports/?format=csv").get_data(as_text=True)
+    only = client.get(f"/need/reports/?organisation={organisation('0184').id}&format=csv").get_data(as_text=True)
+    assert "Stockholm" in both and "Solna" in both
+    assert "Solna" in only and "Stockholm" not in only
+    # An organisation outside the scope is ignored rather than revealed.
+    outside = client.get(f"/need/reports/?organisation={organisation('1480').id}&format=csv").get_data(as_text=True)
+    assert "Stockholm" in outside and "Göteborg" not in outside
