@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,8 +80,21 @@ def load():
         raise click.ClickException("Refusing to load demo data: SAMORDNA_ENV is production.")
     db.session.info["actor"] = "cli"
     created = load_demo_users(db.session)
+    periods = open_demo_periods(db.session, current_app.config["SAMORDNA_TIMEZONE"])
     db.session.commit()
     click.echo(f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there")
+    click.echo(f"Reporting periods opened: {periods}")
+
+
+def open_demo_periods(session: Session, timezone: str) -> int:
+    """Open the coming week's reporting periods now, so demo reporters can report at once instead of
+    waiting for the hourly job. Idempotent; returns how many were created."""
+    from zoneinfo import ZoneInfo
+
+    from allocation.reporting import open_periods
+    from app.db import utcnow
+
+    return len(open_periods(session, now=utcnow(), tz=ZoneInfo(timezone)))
 
 
 def init_app(app) -> None:
