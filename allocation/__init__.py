@@ -8,6 +8,7 @@ def init_app(app) -> None:
     from allocation import (  # report form, history, settings, periods; reminders
         jobs,
         models,  # noqa: F401  (tables known to Alembic and the ORM)
+        models_distribution,  # noqa: F401
         views_imports,  # noqa: F401  (report upload routes)
         views_overviews,  # noqa: F401  (overviews, trend charts, exports)
         views_reports,

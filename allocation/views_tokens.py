@@ -21,7 +21,7 @@ from app.auth.roles import Permission
 from app.errors import NotFoundError
 from app.extensions import db
 from app.forms import apply_domain_error, form_status
-from app.listing import Column, Filter, Listing
+from app.listing import EXPORT_FORMATS, Column, Filter, Listing
 from app.main import register_nav
 from app.organisations.models import Organisation
 
@@ -129,8 +129,8 @@ def tokens_page():
             db.session.commit()
             # The secret exists only in this answer: not in a redirect, not in the flash (the session cookie).
             form = _token_form(choices, submitted=False)
-    elif request.method == "GET" and request.args.get("format") == "csv":
-        return token_listing().csv_response()
+    elif request.method == "GET" and request.args.get("format") in EXPORT_FORMATS:
+        return token_listing().export_response(request.args["format"])
     page = token_listing().page()
     response = render_template(
         "allocation/tokens.html",

@@ -23,6 +23,7 @@ APP_PACKAGES = (
     "app.scheduling",
     "app.pdf",
     "app.demo",
+    "app.stock",
     "suppliers",
     "orders",
     "allocation",

@@ -34,6 +34,7 @@ def load_config(instance_path: Path) -> dict:
     if database_url.startswith("postgresql://"):
         # psycopg 3 is the driver; plain postgresql:// would ask SQLAlchemy for psycopg2.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    max_upload = int(os.environ.get("SAMORDNA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -44,7 +45,20 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)),
+        # Whole requests; an upload's own limit (below) is checked with a message beside the file field.
+        "MAX_CONTENT_LENGTH": int(
+            os.environ.get("MAX_CONTENT_LENGTH", max(20 * 1024 * 1024, max_upload + 1024 * 1024))
+        ),
+        # Supplier documents are kept outside the web root (suppliers/storage.py).
+        "SAMORDNA_UPLOAD_DIR": os.environ.get("SAMORDNA_UPLOAD_DIR") or str(instance_path / "uploads"),
+        "SAMORDNA_MAX_UPLOAD_BYTES": max_upload,
+        # Indicative SEK per unit of other currencies for comparing offers, e.g. "EUR=11.45,USD=10.52", and the
+        # day they were taken; empty means offers in other currencies are not converted.
+        "SAMORDNA_REFERENCE_RATES": os.environ.get("SAMORDNA_REFERENCE_RATES", ""),
+        "SAMORDNA_REFERENCE_RATES_DATE": os.environ.get("SAMORDNA_REFERENCE_RATES_DATE", ""),
+        # The prefix of OCDS process identifiers (ocid) in the EU joint procurement export (orders/ocds.py); a
+        # publisher registers its own prefix with the Open Contracting Partnership.
+        "SAMORDNA_OCDS_PREFIX": os.environ.get("SAMORDNA_OCDS_PREFIX", "ocds-samordna-"),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("SAMORDNA_TIMEZONE", "Europe/Stockholm"),
         "SAMORDNA_TIMEZONE": os.environ.get("SAMORDNA_TIMEZONE", "Europe/Stockholm"),

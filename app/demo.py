@@ -34,6 +34,7 @@ DEMO_USERS = (
     DemoUser("admin@samordna.demo", "Alva Admin", "SOS", (Role.ADMINISTRATOR,)),
     DemoUser("samordnare@samordna.demo", "Nils Nationell", "SOS", (Role.NATIONAL_COORDINATOR,)),
     DemoUser("inkopare@samordna.demo", "Ingrid Inköp", "SOS", (Role.PURCHASING_OFFICER,)),
+    DemoUser("inkopschef@samordna.demo", "Ivar Inköpschef", "SOS", (Role.PURCHASING_LEAD,)),
     DemoUser("produktion@samordna.demo", "Per Produktion", "SOS", (Role.PRODUCTION_TEAM,)),
     DemoUser("lan.stockholm@samordna.demo", "Lena Länsstyrelsen", "LST-01", (Role.COUNTY_COORDINATOR,)),
     DemoUser("rapportor.stockholm@samordna.demo", "Rasmus Rapportör", "0180", (Role.REPORTER,)),
@@ -73,17 +74,24 @@ def demo_cli():
 @demo_cli.command("load")
 @with_appcontext
 def load():
-    """Create one demo user per role (password in the README)."""
+    """Create one demo user per role (password in the README), demo suppliers, orders and stock."""
     from app.extensions import db
+    from app.stock.ledger import ensure_warehouses
 
     if os.environ.get("SAMORDNA_ENV") == "production":
         raise click.ClickException("Refusing to load demo data: SAMORDNA_ENV is production.")
     db.session.info["actor"] = "cli"
     created = load_demo_users(db.session)
     periods = open_demo_periods(db.session, current_app.config["SAMORDNA_TIMEZONE"])
+    warehouses = ensure_warehouses(db.session)  # reference data; `flask stock warehouses` loads it alone
+    suppliers = load_demo_suppliers(db.session, current_app.config["SAMORDNA_TIMEZONE"])
+    procurement = load_demo_procurement(db.session, current_app.config["SAMORDNA_TIMEZONE"])
     db.session.commit()
     click.echo(f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there")
     click.echo(f"Reporting periods opened: {periods}")
+    click.echo(f"National warehouses: {', '.join(w.code for w in warehouses)}")
+    click.echo(f"Demo suppliers created: {suppliers}")
+    click.echo(f"Demo procurement created: {procurement.summary()}")
 
 
 def open_demo_periods(session: Session, timezone: str) -> int:
@@ -95,6 +103,36 @@ def open_demo_periods(session: Session, timezone: str) -> int:
     from app.db import utcnow
 
     return len(open_periods(session, now=utcnow(), tz=ZoneInfo(timezone)))
+
+
+def load_demo_suppliers(session: Session, timezone: str) -> int:
+    """The demo supplier registry, offers and production projects (suppliers/demo.py), once; needs the demo
+    users and the catalogue. Returns how many suppliers were created."""
+    from suppliers.demo import load_demo_suppliers as load
+
+    return _load_dated(load, session, timezone)
+
+
+def load_demo_procurement(session: Session, timezone: str):
+    """The demo's exchange rates, purchase orders, goods receipts and national stock, joint purchase and rescEU
+    allocation (orders/demo.py), once; needs the demo suppliers. Returns what was created."""
+    from orders.demo import load_demo_procurement as load
+
+    return _load_dated(load, session, timezone)
+
+
+def _load_dated(load, session: Session, timezone: str):
+    """Run a demo loader that dates its data from today; a LookupError (something to load first) is the
+    command's error message."""
+    from zoneinfo import ZoneInfo
+
+    from app.db import utcnow
+
+    tz = ZoneInfo(timezone)
+    try:
+        return load(session, today=utcnow().astimezone(tz).date(), tz=tz)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def init_app(app) -> None:

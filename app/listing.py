@@ -1,21 +1,35 @@
-"""Lists with search, filters, sorting, pagination and CSV export, shared by every list page.
+"""Lists with search, filters, sorting, pagination and CSV/XLSX export, shared by every list page.
 
 A view describes its list once (columns, which are searchable, sortable and filterable) and gets back
-either a page of rows for the template or the whole filtered list as CSV (``?format=csv``).
+either a page of rows for the template or the whole filtered list as CSV (``?format=csv``) or as an Excel
+workbook (``?format=xlsx``).
 """
 from __future__ import annotations
 
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, request
+from flask import Response, current_app, request
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from sqlalchemy import Select, func, inspect, or_, select
 
 from app.extensions import db
+
+EXPORT_FORMATS = ("csv", "xlsx")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_STARTS = "=+-@\t\r"
+XLSX_CELL_LIMIT = 32767  # characters Excel holds in one cell
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,12 @@ class Page:
 
 
 class Listing:
-    """A list page's query: base statement, searchable columns, sortable columns and filters."""
+    """A list page's query: base statement, searchable columns, sortable columns and filters.
+
+    Each ``search`` entry is a column (matched case-insensitively by substring) or a function taking the
+    search text and giving a WHERE condition, for searches a plain LIKE cannot do (related rows, numbers
+    written with or without dashes).
+    """
 
     def __init__(
         self,
@@ -95,7 +114,7 @@ class Listing:
         q = (args.get("q") or "").strip()
         if q and self.search:
             pattern = f"%{q.lower()}%"
-            stmt = stmt.where(or_(*(func.lower(col).like(pattern) for col in self.search)))
+            stmt = stmt.where(or_(*(_search_condition(term, q, pattern) for term in self.search)))
         chosen["q"] = q
         for flt in self.filters:
             value = args.get(flt.key, "")
@@ -147,11 +166,34 @@ class Listing:
             headers={"Content-Disposition": f'attachment; filename="{self.csv_name}.csv"'},
         )
 
+    def xlsx_response(self) -> Response:
+        """The whole filtered, sorted list as an Excel workbook: numbers stay numbers, times are local."""
+        stmt, _ = self._query(request.args)
+        header = [str(c.label) for c in self.columns]
+        rows = ([c.value(row) for c in self.columns] for row in db.session.scalars(stmt).unique())
+        tz = ZoneInfo(current_app.config.get("SAMORDNA_TIMEZONE", "Europe/Stockholm"))
+        return Response(
+            xlsx_bytes(self.csv_name, header, rows, tz),
+            mimetype=XLSX_MIMETYPE,
+            headers={"Content-Disposition": f'attachment; filename="{self.csv_name}.xlsx"'},
+        )
+
+    def export_response(self, fmt: str) -> Response:
+        """``fmt`` is one of EXPORT_FORMATS."""
+        return self.xlsx_response() if fmt == "xlsx" else self.csv_response()
+
     def respond(self, render: Callable[[Page], Any], per_page: int = 50):
-        """The view's whole job: CSV when asked for, otherwise the rendered page."""
-        if request.args.get("format") == "csv":
-            return self.csv_response()
+        """The view's whole job: CSV or XLSX when asked for, otherwise the rendered page."""
+        fmt = request.args.get("format")
+        if fmt in EXPORT_FORMATS:
+            return self.export_response(fmt)
         return render(self.page(per_page))
+
+
+def _search_condition(term, q: str, pattern: str):
+    if callable(term) and not hasattr(term, "__clause_element__"):
+        return term(q)
+    return func.lower(term).like(pattern)
 
 
 def _csv_cell(value) -> str:
@@ -159,7 +201,7 @@ def _csv_cell(value) -> str:
         return ""
     text = str(value)
     # Cells starting with these are run as formulas by spreadsheet programs (CSV injection).
-    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+    if text and text[0] in FORMULA_STARTS and not _is_number(text):
         return "'" + text
     return text
 
@@ -170,3 +212,51 @@ def _is_number(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def xlsx_bytes(title: str, header: Sequence[str], rows, tz: ZoneInfo) -> bytes:
+    """A one-sheet workbook: a bold header row, then the rows.
+
+    Text is always written as a text cell, never as a formula, so "=HYPERLINK(…)" in a supplier's name
+    stays text (formula injection); characters a workbook cannot hold are dropped. Aware times are shown
+    in ``tz`` (spreadsheets have no time zones).
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Samordna")
+    bold = Font(bold=True)
+    cells = []
+    for label in header:
+        cell = _xlsx_text(sheet, label)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value, tz) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_cell(sheet, value, tz: ZoneInfo):
+    if value is None or isinstance(value, (bool, int, float, Decimal)):
+        return value
+    if isinstance(value, (datetime, date)):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(tz).replace(tzinfo=None)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "yyyy-mm-dd"
+        return cell
+    if hasattr(value, "label") and not isinstance(value, str):
+        value = value.label
+    return _xlsx_text(sheet, value)
+
+
+def _xlsx_text(sheet, value) -> WriteOnlyCell:
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))[:XLSX_CELL_LIMIT]
+    cell = WriteOnlyCell(sheet, value=text)
+    # openpyxl would store text starting with "=" as a formula; a string cell is never evaluated, and the
+    # quote prefix keeps Excel from turning it into one when someone edits the cell.
+    cell.data_type = "s"
+    if text and text[0] in FORMULA_STARTS:
+        cell.quotePrefix = True
+    return cell

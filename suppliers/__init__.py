@@ -5,4 +5,18 @@ bp = Blueprint("suppliers", __name__, url_prefix="/suppliers", template_folder="
 
 
 def init_app(app) -> None:
+    from suppliers import (  # noqa: F401  (each module adds its routes to bp)
+        jobs,
+        models,
+        views,
+        views_certificates,
+        views_dialogue,
+        views_offers,
+        views_production,
+    )
+
+    jobs.register()
+    views.register_navigation()
+    views_dialogue.register_navigation()
+    views_production.register_navigation()
     app.register_blueprint(bp)

@@ -103,9 +103,13 @@ def _fresh_globals_per_request(app):
 
 
 @pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
+def session(app, _transaction):
+    """The test's session: the one the per-test transaction bound, shared with the app's requests.
+
+    No app context of its own: a second context would get a second session on the same connection, and
+    objects made in one would break the other's savepoints.
+    """
+    return db.session
 
 
 @pytest.fixture

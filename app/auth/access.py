@@ -67,8 +67,12 @@ def ensure_visible(user, organisation: Organisation | None) -> Organisation:
     return organisation
 
 
-def require(permission: Permission):
-    """Login required, then the permission; anonymous users go to login, others without it get 403."""
+def require(permission: Permission, *, national: bool = False):
+    """Login required, then the permission; anonymous users go to login, others without it get 403.
+
+    ``national=True`` also asks for national scope: a role held at a region or municipality too (a purchasing
+    officer) gets 403 where only the agency acts, e.g. for Sweden in EU joint procurement.
+    """
 
     def decorator(view):
         @wraps(view)
@@ -79,9 +83,12 @@ def require(permission: Permission):
                 return login_manager.unauthorized()
             if not has_permission(current_user, permission):
                 abort(403)
+            if national and scope_of(current_user) is not Scope.NATIONAL:
+                abort(403)
             return view(*args, **kwargs)
 
         wrapped.access = permission
+        wrapped.national = national
         return wrapped
 
     return decorator

@@ -28,14 +28,27 @@ def register_nav(endpoint: str, label, permission, order: int = 100) -> None:
         _NAVIGATION.sort(key=lambda entry: entry.order)
 
 
+def active_url(path: str, urls: list[str]) -> str | None:
+    """The navigation URL the page at ``path`` belongs to: the longest one that is a prefix of it.
+
+    Nested sections (/suppliers/ and /suppliers/production/) would otherwise both be marked active. The
+    start page "/" is a prefix of everything, so it is active only on itself.
+    """
+    matching = [url for url in urls if path == url or (url != "/" and path.startswith(url))]
+    return max(matching, key=len, default=None)
+
+
 def navigation_for(user) -> list[dict]:
     from app.auth.access import AUTHENTICATED, has_permission
 
-    items = []
-    for entry in _NAVIGATION:
-        if entry.permission == AUTHENTICATED or has_permission(user, entry.permission):
-            url = url_for(entry.endpoint)
-            items.append({"url": url, "label": entry.label, "active": request.path.startswith(url) and url != "/"})
+    items = [
+        {"url": url_for(entry.endpoint), "label": entry.label}
+        for entry in _NAVIGATION
+        if entry.permission == AUTHENTICATED or has_permission(user, entry.permission)
+    ]
+    active = active_url(request.path, [item["url"] for item in items])
+    for item in items:
+        item["active"] = item["url"] == active
     return items
 
 
