@@ -17,6 +17,26 @@ def init_app(app) -> None:
     jobs.register()
     views_reports.register_navigation()
 
+    # Allocation rounds and decisions (fördelningsbeslut).
+    from allocation import views_rounds
+
+    views_rounds.register_navigation()
+
+    # Shipments and proof of delivery (leveranser, kvittens).
+    from allocation import views_shipments
+
+    views_shipments.register_navigation()
+
+    # Requests for national allocation (begäran om nationell fördelning).
+    from allocation import views_requests
+
+    views_requests.register_navigation()
+
+    # Redistribution (omfördelning) and the compensation ledger (ersättning).
+    from allocation import views_redistribution
+
+    views_redistribution.register_navigation()
+
     # The JSON API (its own blueprint, bearer tokens instead of cookies, so no CSRF) and its token pages.
     from allocation import views_tokens
     from allocation.api import api

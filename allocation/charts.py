@@ -66,7 +66,8 @@ def _iso(day: date) -> str:
     return day.isoformat()
 
 
-def _grouped(number) -> str:
+def grouped(number) -> str:
+    """A figure grouped by thousands with narrow no-break spaces; one decimal for a Decimal or a fractional float."""
     if isinstance(number, Decimal) or (isinstance(number, float) and not number.is_integer()):
         return f"{number:,.1f}".replace(",", "\u202f")
     return f"{int(number):,}".replace(",", "\u202f")
@@ -99,7 +100,9 @@ def date_tick_indexes(length: int, most: int = MAX_DATE_LABELS) -> list[int]:
     return sorted({round(i * step) for i in range(most)})
 
 
-class _Canvas:
+class Canvas:
+    """An SVG drawing collected as text parts; the charts here and in suppliers.charts_production draw on it."""
+
     def __init__(self):
         self.parts: list[str] = []
 
@@ -124,7 +127,7 @@ def trend_chart(
     text: ChartText,
     thresholds: tuple[int, int] | None = None,
     date_label: Callable[[date], str] = _iso,
-    number_label: Callable[[object], str] = _grouped,
+    number_label: Callable[[object], str] = grouped,
     id_prefix: str = "chart",
 ) -> str:
     """An SVG document: stock and weekly consumption over time above, days of supply below.
@@ -134,7 +137,7 @@ def trend_chart(
     ``<circle>`` per point with a ``<title>`` giving its date and value, so the numbers can be read.
     """
     ordered = sorted(points, key=lambda p: p.on)
-    canvas = _Canvas()
+    canvas = Canvas()
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     canvas.add(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -177,7 +180,7 @@ def trend_chart(
     return "\n".join(canvas.parts)
 
 
-def _legend(canvas: _Canvas, text: ChartText) -> None:
+def _legend(canvas: Canvas, text: ChartText) -> None:
     x = LEFT
     for label, colour, dashed in (
         (text.stock, STOCK_COLOUR, False),
@@ -198,7 +201,7 @@ def _x_scale(ordered: Sequence[TrendPoint]) -> Callable[[date], float]:
     return lambda day: LEFT + (right - LEFT) * (day.toordinal() - first) / (last - first)
 
 
-def _panel(canvas: _Canvas, panel, maximum: float, axis_label: str, number_label, bands=None) -> None:
+def _panel(canvas: Canvas, panel, maximum: float, axis_label: str, number_label, bands=None) -> None:
     top, bottom = panel
     right = WIDTH - RIGHT
 
@@ -218,7 +221,7 @@ def _panel(canvas: _Canvas, panel, maximum: float, axis_label: str, number_label
     canvas.text(16, (top + bottom) / 2, axis_label, anchor="middle", size=11, colour=MUTED, rotate=True)
 
 
-def _date_axis(canvas: _Canvas, ordered, x_of, date_label) -> None:
+def _date_axis(canvas: Canvas, ordered, x_of, date_label) -> None:
     indexes = date_tick_indexes(len(ordered))
     for index in indexes:
         day = ordered[index].on
@@ -234,7 +237,7 @@ def _date_axis(canvas: _Canvas, ordered, x_of, date_label) -> None:
         canvas.text(x, DAYS_PANEL[1] + 18, date_label(day), anchor=anchor, size=11, colour=MUTED)
 
 
-def _series(canvas: _Canvas, key: str, label: str, colour: str, ordered, x_of, value_of, y_of,
+def _series(canvas: Canvas, key: str, label: str, colour: str, ordered, x_of, value_of, y_of,
             date_label, number_label, dashed: bool = False) -> None:
     canvas.add(f'<g data-series="{key}">')
     dash = ' stroke-dasharray="6 4"' if dashed else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale, format_datetime, ngettext
@@ -26,6 +25,7 @@ from app.db import utcnow
 from app.notifications.services import notify
 from app.organisations.models import Organisation, OrganisationKind
 from app.scheduling.registry import register_job
+from app.timeutil import local_timezone
 
 BEFORE_DEADLINE = "before_deadline"
 AT_DEADLINE = "at_deadline"
@@ -127,7 +127,7 @@ def _remind_reporters(session: Session, period: ReportingPeriod, kind: str, now:
 def open_periods(session: Session, now: datetime | None = None) -> str:
     """Create the reporting periods due within the settings' days ahead (idempotent)."""
     created = reporting.open_periods(
-        session, now=now or utcnow(), tz=ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
+        session, now=now or utcnow(), tz=local_timezone()
     )
     return ngettext("Opened %(num)d reporting period.", "Opened %(num)d reporting periods.", len(created))
 
@@ -240,4 +240,13 @@ def register() -> None:
         trigger="interval",
         minutes=15,
         description=_l("Send county coordinators the list of missing reports after the deadline"),
+    )
+    from allocation.services_shipments import remind_unconfirmed
+
+    register_job(
+        "allocation.remind_unconfirmed_shipments",
+        remind_unconfirmed,
+        trigger="interval",
+        hours=1,
+        description=_l("Remind recipients of shipments unconfirmed 3 days after delivery, and tell coordinators"),
     )

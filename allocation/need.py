@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from enum import StrEnum
+from fractions import Fraction
 
 CONSUMPTION_DAYS = 7
 DEFAULT_HORIZON_DAYS = 21

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from allocation import need, reporting
@@ -32,7 +33,7 @@ from allocation.models import (
 )
 from allocation.need import SupplyStatus, Thresholds
 from app.auth.access import Scope, scope_of
-from app.catalog.models import ProductCategory, UnitOfIssue
+from app.catalog.models import Product, ProductCategory, UnitOfIssue
 from app.organisations.models import County, Organisation, OrganisationKind
 
 DEFAULT_MULTIPLIER = Decimal(1)
@@ -209,24 +210,72 @@ def category_columns(categories: Sequence[ProductCategory], locale: str) -> list
 
 @dataclass
 class Context:
-    """What every overview needs: thresholds, categories, the scenario and the latest due period."""
+    """What every overview needs: thresholds, categories, the scenario and the latest due period.
+
+    The categories are read on first use: a page whose tables come from the fragment cache never needs them.
+    """
 
     thresholds: Thresholds
-    categories: list[ProductCategory]
     multiplier: Decimal
     period: ReportingPeriod | None
     locale: str
+    session: Session = field(repr=False, compare=False)
+
+    @cached_property
+    def categories(self) -> list[ProductCategory]:
+        return reported_categories(self.session)
 
 
 def context(session: Session, *, multiplier: Decimal, now: datetime, locale: str) -> Context:
     settings = reporting.get_settings(session)
     return Context(
         thresholds=reporting.thresholds(settings),
-        categories=reported_categories(session),
         multiplier=multiplier,
         period=reporting.latest_due_period(session, now),
         locale=locale,
+        session=session,
     )
+
+
+def freshness(session: Session, ctx: Context) -> tuple:
+    """A token that changes whenever the national or a county table would show something else.
+
+    The tables read the current state, the reports of the latest due period (who has reported), the
+    reporting organisations, the categories asked for (names, units from their products) and the thresholds.
+    One query of aggregates covers the data: a report's transaction replaces current-state rows with its new
+    lines, whose ids are always the highest, so the newest line id moves on every change the figures see (the
+    row count and newest report time come along); a first report for a period adds a report id; an edited
+    organisation, category or product gets a newer ``updated_at``. Scanning the current state costs about
+    a millisecond at national scale (one row per organisation × branch × category), not the history.
+    """
+    current = select(
+        func.count().label("rows"),
+        func.max(CurrentNeed.line_id).label("line_id"),
+        func.max(CurrentNeed.reported_at).label("reported_at"),
+    ).subquery()
+    row = session.execute(
+        select(
+            current.c.rows,
+            current.c.line_id,
+            current.c.reported_at,
+            *(
+                select(aggregate).scalar_subquery()
+                for aggregate in (
+                    func.max(SituationReport.id),
+                    func.count(Organisation.id),
+                    func.max(Organisation.updated_at),
+                    func.max(ProductCategory.updated_at),
+                    func.count(Product.id),
+                    func.max(Product.updated_at),
+                )
+            ),
+            select(func.aggregate_strings(cast(ReportingSettingsCategory.category_id, String), ","))
+            .where(ReportingSettingsCategory.settings_id == reporting.SETTINGS_ID)
+            .scalar_subquery(),
+        )
+    ).one()
+    period = (ctx.period.id, ctx.period.deadline_at) if ctx.period is not None else None
+    return (*row, period, ctx.thresholds)
 
 
 # --- national ----------------------------------------------------------------------------------------------

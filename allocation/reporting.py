@@ -159,7 +159,10 @@ def current_period(session: Session, now: datetime) -> ReportingPeriod | None:
 def latest_due_period(session: Session, now: datetime) -> ReportingPeriod | None:
     """The most recent period whose deadline has passed: the one that missing reports are counted against."""
     return session.scalar(
-        select(ReportingPeriod).where(ReportingPeriod.deadline_at <= now).order_by(ReportingPeriod.deadline_at.desc())
+        select(ReportingPeriod)
+        .where(ReportingPeriod.deadline_at <= now)
+        .order_by(ReportingPeriod.deadline_at.desc())
+        .limit(1)  # without it the ORM loads every past period and their categories to return the first
     )
 
 
@@ -282,9 +285,9 @@ def _validate_lines(
             )
             continue
         accepted.append((category, line, computed))
-    for code in asked:
+    for code, asked_category in asked.items():
         if code not in seen and not any(p.category == code for p in problems):
-            name = asked[code].name_in(str(get_locale() or "sv"))
+            name = asked_category.name_in(str(get_locale() or "sv"))
             problems.append(Problem(code, "category", _("%(name)s is missing from the report.", name=name)))
     return accepted, problems
 
@@ -428,18 +431,18 @@ def _update_current(
         row = existing.get(line.category_id)
         if row is not None and row.period_deadline_at > period.deadline_at:
             continue  # a late correction of an older period does not overwrite newer figures
-        values = dict(
-            county_code=organisation.county_code,
-            period_id=period.id,
-            period_deadline_at=period.deadline_at,
-            line_id=line.id,
-            reported_at=version.submitted_at,
-            stock=line.stock,
-            consumption_7d=line.consumption_7d,
-            expected_14d=line.expected_14d,
-            stated_need=line.stated_need,
-            computed_need=line.computed_need,
-        )
+        values = {
+            "county_code": organisation.county_code,
+            "period_id": period.id,
+            "period_deadline_at": period.deadline_at,
+            "line_id": line.id,
+            "reported_at": version.submitted_at,
+            "stock": line.stock,
+            "consumption_7d": line.consumption_7d,
+            "expected_14d": line.expected_14d,
+            "stated_need": line.stated_need,
+            "computed_need": line.computed_need,
+        }
         if row is None:
             session.add(
                 CurrentNeed(organisation_id=organisation.id, branch=report.branch, category_id=line.category_id, **values)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -21,7 +21,7 @@ def deadlines_between(
     while day <= last:
         if day.isoweekday() in weekdays:
             local = datetime.combine(day, at, tzinfo=tz)
-            moment = local.astimezone(timezone.utc)
+            moment = local.astimezone(UTC)
             if start < moment <= end:
                 result.append(moment)
         day += timedelta(days=1)

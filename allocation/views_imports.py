@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
@@ -26,6 +25,7 @@ from app.errors import ConflictError
 from app.extensions import db
 from app.forms import apply_domain_error, form_status
 from app.organisations.models import Organisation, OrganisationKind
+from app.timeutil import local_timezone
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -197,7 +197,7 @@ def import_template(fmt: str):
     branch = Branch(branch if branch in {b.value for b in Branch} else _default_branch(organisation))
     previous = _previous_version(organisation, period, branch) if request.args.get("prefill") else None
     rows = _template_rows(period, previous)
-    local_deadline = period.deadline_at.astimezone(ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"]))
+    local_deadline = period.deadline_at.astimezone(local_timezone())
     name = f"situation-report-{organisation.code}-{local_deadline:%Y-%m-%d}-{branch.value}.{fmt}"
     if fmt == "csv":
         body, mimetype = imports.template_csv(rows, organisation.code), "text/csv; charset=utf-8"

@@ -5,7 +5,7 @@ multiplier ``?scenario=1.5`` (consumption × 1.5) for days of supply and forecas
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from typing import NamedTuple
 
 from babel import Locale
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
@@ -13,9 +13,10 @@ from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import Form, StringField
 
-from allocation import bp, charts, exports, overviews, reporting
+from allocation import bp, charts, exports, overview_cache, overviews, reporting
 from allocation.need import SupplyStatus
 from app.auth.access import Scope, ensure_visible, require, scope_of
 from app.auth.roles import Permission
@@ -25,6 +26,7 @@ from app.extensions import db
 from app.forms import form_status
 from app.main import register_nav
 from app.organisations.models import County, Organisation
+from app.timeutil import local_timezone, local_today
 
 register_nav("allocation.overview", _l("Overview"), Permission.VIEW_NEED, order=25)
 
@@ -41,10 +43,6 @@ def _scenario() -> tuple[ScenarioForm, object]:
     if error:
         form.scenario.errors = [error]
     return form, multiplier
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
 
 
 def _locale() -> str:
@@ -66,16 +64,29 @@ def _respond(form, multiplier, render, export, basename: str):
     if fmt in exports.FORMATS:
         if multiplier != overviews.DEFAULT_MULTIPLIER:
             basename = f"{basename}-scenario-{str(multiplier).replace('.', '_')}"
-        today = utcnow().astimezone(_tz()).date()
-        return exports.export_response(export(), fmt, basename=basename, today=today, tz=_tz())
+        today = local_today()
+        return exports.export_response(export(), fmt, basename=basename, today=today, tz=local_timezone())
     return render(), form_status(form)
 
 
+class Cell(NamedTuple):
+    """The strings of one supply cell, formatted in Python so the template only places them."""
+
+    reported: bool
+    tone: str  # the badge colour: the status, or neutral when nothing is reported
+    days: str
+    title: str
+    stock: str
+    need: str
+    status: str
+
+
 class CellFormat:
-    """The words and numbers of overview cells, translated once per page rather than once per cell.
+    """The words and numbers of overview cells, translated once per language rather than once per cell.
 
     A national overview has hundreds of cells with several numbers each; Babel's general number formatting
-    per number would cost more than the page's queries, so the locale's separators are looked up once.
+    per number would cost more than the page's queries, so the locale's separators are looked up once and
+    each cell's strings are built here in one call (see ``cell_format``).
     """
 
     def __init__(self, locale: str):
@@ -88,6 +99,7 @@ class CellFormat:
         self._need = _("Need %(n)s")
         self._title = _("%(status)s: stock %(stock)s, consumption %(consumption)s in 7 days, stated need %(need)s")
         self._status = {status: overviews.status_word(status) for status in SupplyStatus}
+        self._unreported = Cell(False, "neutral", "—", "", "", "", self._status[SupplyStatus.UNKNOWN])
 
     def number(self, value: int) -> str:
         return f"{value:,}".translate(self._separators)
@@ -101,25 +113,38 @@ class CellFormat:
     def status(self, status: SupplyStatus) -> str:
         return self._status[status]
 
-    def stock(self, cell: overviews.Supply) -> str:
-        return self._stock % {"n": self.number(cell.figures.stock)}
-
-    def need(self, cell: overviews.Supply) -> str:
-        return self._need % {"n": self.number(cell.figures.stated_need)}
-
-    def title(self, cell: overviews.Supply) -> str:
+    def cell(self, cell: overviews.Supply) -> Cell:
+        if not cell.reported:
+            return self._unreported
         f = cell.figures
-        return self._title % {
-            "status": self.status(cell.status),
-            "stock": self.number(f.stock),
-            "consumption": self.number(f.consumption_7d),
-            "need": self.number(f.stated_need),
+        stock = self.number(f.stock)
+        need = self.number(f.stated_need)
+        status = self._status[cell.status]
+        title = self._title % {
+            "status": status, "stock": stock, "consumption": self.number(f.consumption_7d), "need": need
         }
+        return Cell(True, str(cell.status), self.days(cell), title, self._stock % {"n": stock},
+                    self._need % {"n": need}, status)
+
+    def cells(self, row: overviews.Row, columns) -> list[Cell]:
+        """The row's cells in column order: one call per table row from the template."""
+        return [self.cell(row.cells[column.key]) for column in columns]
+
+
+def cell_format(locale: str) -> CellFormat:
+    """The cell formatter of a language, built on its first use in this process (translations are fixed)."""
+    fmt = _cell_formats.get(locale)
+    if fmt is None:
+        fmt = _cell_formats[locale] = CellFormat(locale)
+    return fmt
+
+
+_cell_formats: dict[str, CellFormat] = {}
 
 
 def _common(form, multiplier, ctx) -> dict:
     return {
-        "fmt": CellFormat(ctx.locale),
+        "fmt": cell_format(ctx.locale),
         "form": form,
         "multiplier": multiplier,
         "keep": scenario_args(multiplier),
@@ -159,12 +184,20 @@ def overview_national():
         # Not a secret page, but not this user's: their own overview is where the menu leads.
         return redirect(url_for(".overview", **scenario_args(multiplier)))
     ctx = _context(multiplier)
-    result = overviews.national_overview(db.session, ctx)
     return _respond(
         form,
         multiplier,
-        lambda: render_template("allocation/overview_national.html", overview=result, **_common(form, multiplier, ctx)),
-        lambda: overviews.national_export(result),
+        lambda: render_template(
+            "allocation/overview_national.html",
+            tables=tables(
+                "allocation/overview_national_tables.html",
+                ("national",),
+                ctx,
+                lambda: overviews.national_overview(db.session, ctx),
+            ),
+            **_common(form, multiplier, ctx),
+        ),
+        lambda: overviews.national_export(overviews.national_overview(db.session, ctx)),
         "need-sweden",
     )
 
@@ -182,14 +215,48 @@ def overview_county(county_code: str):
         return redirect(url_for(".overview_organisation", organisation_id=current_user.organisation_id,
                                 **scenario_args(multiplier)))
     ctx = _context(multiplier)
-    result = overviews.county_overview(db.session, county, ctx)
     return _respond(
         form,
         multiplier,
-        lambda: render_template("allocation/overview_county.html", overview=result, **_common(form, multiplier, ctx)),
-        lambda: overviews.county_export(result),
+        lambda: render_template(
+            "allocation/overview_county.html",
+            county=county,
+            tables=tables(
+                "allocation/overview_county_tables.html",
+                ("county", county.code),
+                ctx,
+                lambda: overviews.county_overview(db.session, county, ctx),
+            ),
+            **_common(form, multiplier, ctx),
+        ),
+        lambda: overviews.county_export(overviews.county_overview(db.session, county, ctx)),
         f"need-county-{county.code}",
     )
+
+
+def tables(template: str, scope_key: tuple, ctx: overviews.Context, build) -> Markup:
+    """An overview's tables as HTML, from this worker's cache while nothing they show has changed.
+
+    ``build`` computes the overview (the template's ``overview``). The template is rendered without the
+    request's context, so it cannot show anything of the user or session and the result can be shared by
+    every reader with the same view: the key holds the scope (national, or the county), the reader's kind
+    of scope, language, scenario, time zone and URL prefix; the freshness token holds what the figures,
+    colours and dates depend on (``overviews.freshness``, the latest due period, the thresholds) and today's
+    date.
+    """
+
+    def render() -> Markup:
+        html = current_app.jinja_env.get_template(template).render(
+            overview=build(), keep=scenario_args(ctx.multiplier), fmt=cell_format(ctx.locale), period=ctx.period
+        )
+        return Markup(html)
+
+    if not overview_cache.enabled():
+        return render()
+    tz = local_timezone()
+    key = (*scope_key, str(scope_of(current_user)), ctx.locale, str(ctx.multiplier), str(tz), request.script_root)
+    token = (overviews.freshness(db.session, ctx), utcnow().astimezone(tz).date())
+    return overview_cache.fragments().get(key, token, render)
 
 
 @bp.route("/overview/category/<int:category_id>")
@@ -217,7 +284,7 @@ def overview_organisation(organisation_id: int):
     form, multiplier = _scenario()
     organisation = ensure_visible(current_user, db.session.get(Organisation, organisation_id))
     ctx = _context(multiplier)
-    result = overviews.organisation_overview(db.session, organisation, ctx, now=utcnow(), tz=_tz())
+    result = overviews.organisation_overview(db.session, organisation, ctx, now=utcnow(), tz=local_timezone())
     return _respond(
         form,
         multiplier,
@@ -237,7 +304,7 @@ def overview_trend(organisation_id: int, category_id: int):
     category = db.session.get(ProductCategory, category_id)
     if category is None:
         abort(404)
-    points = overviews.trend_points(db.session, organisation, category, now=utcnow(), tz=_tz())
+    points = overviews.trend_points(db.session, organisation, category, now=utcnow(), tz=local_timezone())
     thresholds = reporting.thresholds(reporting.get_settings(db.session))
     svg = charts.trend_chart(
         points,

@@ -7,10 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,6 +48,7 @@ from app.forms import apply_domain_error, form_status
 from app.listing import Column, Filter, Listing
 from app.main import register_nav
 from app.organisations.models import County, Organisation, OrganisationKind
+from app.timeutil import local_timezone
 
 PERIOD_CHOICES = 26  # a quarter of twice-weekly periods in the list filter
 LINE_FIELDS = ("stock", "consumption_7d", "expected_14d", "stated_need", "justification")
@@ -754,7 +754,7 @@ def close_period(period_id: int):
 @require(Permission.MANAGE_REPORTING)
 def open_periods():
     created = reporting.open_periods(
-        db.session, now=utcnow(), tz=ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
+        db.session, now=utcnow(), tz=local_timezone()
     )
     db.session.commit()
     if created:

@@ -65,6 +65,7 @@ def _env_flag(name: str) -> bool:
 
 
 def register_extensions(app: Flask) -> None:
+    from app import numbering  # noqa: F401  (its document_sequences table belongs to the schema)
     from app.audit.capture import install as install_audit
     from app.db import Base, install_sqlite_pragmas
 

@@ -74,7 +74,8 @@ def demo_cli():
 @demo_cli.command("load")
 @with_appcontext
 def load():
-    """Create one demo user per role (password in the README), demo suppliers, orders and stock."""
+    """Create one demo user per role (password in the README), demo suppliers, orders, stock, allocations and
+    redistribution."""
     from app.extensions import db
     from app.stock.ledger import ensure_warehouses
 
@@ -86,12 +87,16 @@ def load():
     warehouses = ensure_warehouses(db.session)  # reference data; `flask stock warehouses` loads it alone
     suppliers = load_demo_suppliers(db.session, current_app.config["SAMORDNA_TIMEZONE"])
     procurement = load_demo_procurement(db.session, current_app.config["SAMORDNA_TIMEZONE"])
+    allocation = load_demo_allocation(db.session, current_app.config["SAMORDNA_TIMEZONE"])
+    redistribution = load_demo_redistribution(db.session, current_app.config["SAMORDNA_TIMEZONE"])
     db.session.commit()
     click.echo(f"Demo users: {len(created)} created, {len(DEMO_USERS) - len(created)} already there")
     click.echo(f"Reporting periods opened: {periods}")
     click.echo(f"National warehouses: {', '.join(w.code for w in warehouses)}")
     click.echo(f"Demo suppliers created: {suppliers}")
     click.echo(f"Demo procurement created: {procurement.summary()}")
+    click.echo(f"Demo allocation created: {allocation.summary()}")
+    click.echo(f"Demo redistribution created: {redistribution.summary()}")
 
 
 def open_demo_periods(session: Session, timezone: str) -> int:
@@ -117,6 +122,23 @@ def load_demo_procurement(session: Session, timezone: str):
     """The demo's exchange rates, purchase orders, goods receipts and national stock, joint purchase and rescEU
     allocation (orders/demo.py), once; needs the demo suppliers. Returns what was created."""
     from orders.demo import load_demo_procurement as load
+
+    return _load_dated(load, session, timezone)
+
+
+def load_demo_allocation(session: Session, timezone: str):
+    """The demo's situation reports in Stockholm county, a decided FFP2 allocation with its shipments and a draft
+    round (allocation/demo.py), once; needs the demo procurement's national stock. Returns what was created."""
+    from allocation.demo import load_demo_allocation as load
+
+    return _load_dated(load, session, timezone)
+
+
+def load_demo_redistribution(session: Session, timezone: str):
+    """The demo's reference prices, an agreed redistribution in Stockholm county with one transfer executed and
+    booked for compensation and one waiting for dispatch, and the county's request for national allocation
+    (allocation/demo_redistribution.py), once; needs the allocation demo's reports. Returns what was created."""
+    from allocation.demo_redistribution import load_demo_redistribution as load
 
     return _load_dated(load, session, timezone)
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, request
+from flask import Response, request
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -25,6 +25,7 @@ from openpyxl.styles import Font
 from sqlalchemy import Select, func, inspect, or_, select
 
 from app.extensions import db
+from app.timeutil import local_timezone
 
 EXPORT_FORMATS = ("csv", "xlsx")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -171,7 +172,7 @@ class Listing:
         stmt, _ = self._query(request.args)
         header = [str(c.label) for c in self.columns]
         rows = ([c.value(row) for c in self.columns] for row in db.session.scalars(stmt).unique())
-        tz = ZoneInfo(current_app.config.get("SAMORDNA_TIMEZONE", "Europe/Stockholm"))
+        tz = local_timezone()
         return Response(
             xlsx_bytes(self.csv_name, header, rows, tz),
             mimetype=XLSX_MIMETYPE,

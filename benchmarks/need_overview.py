@@ -9,23 +9,28 @@ the current-state table (``current_needs``) as a report's transaction would have
 The history is written with SQLAlchemy Core bulk inserts (PostgreSQL: COPY), which skip the ORM events that
 write the audit log. That is right here: the audit log records people's changes, and this is a synthetic load.
 
+First it times single requests in-process (the Flask test client, one at a time): CPU and wall time per
+request of each page, with the overview cache off (every request builds the tables, as after a new report)
+and on. Those figures hold on a busy machine, where the load test's do not.
+
 Then gunicorn serves the app (4 workers) and wrk drives 8 concurrent connections against the national
 overview (national coordinator), a county overview (county coordinator, LST-01) and the report form
-(reporter, 0180), printing requests per second, median and 95th percentile latency and errors.
+(reporter, 0180), printing requests per second, median and 95th percentile latency and errors. With
+``--cache both`` the pages are loaded once with the overview cache on (as in production) and once with it off.
 
     .venv/bin/python benchmarks/need_overview.py --database sqlite --years 2 --duration 20
-    .venv/bin/python benchmarks/need_overview.py --database postgresql
+    .venv/bin/python benchmarks/need_overview.py --database postgresql --cache both
 """
 from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import io
 import os
 import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +44,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from allocation import need, reporting, schedule  # noqa: E402
 from allocation.models import (  # noqa: E402
@@ -278,6 +283,45 @@ def current_period_id() -> int:
 
 # --- serving and measuring -------------------------------------------------------------------------------
 
+def pages(period_id: int) -> list[tuple[str, str, str]]:
+    """(label, path, user key) of each page measured."""
+    return [
+        ("national overview (national coordinator)", "/need/overview/national", "national"),
+        ("county overview 01 (county coordinator)", "/need/overview/county/01", "county"),
+        ("report form (reporter 0180)", f"/need/reports/new?branch=social_services&period_id={period_id}", "reporter"),
+    ]
+
+
+def time_in_process(url: str, workdir: Path, emails: dict[str, str], period_id: int, count: int) -> None:
+    """CPU and wall milliseconds per request, one request at a time through the Flask test client (medians).
+
+    Process CPU includes SQLite's work (it runs in the process) but not PostgreSQL's (a separate server).
+    """
+    print(f"\nsingle requests in-process, median of {count} after 3 warm-up requests:")
+    print(f"{'page':<52} {'cache':>6} {'CPU':>9} {'wall':>9}")
+    for cache in (False, True):
+        app = create_app({
+            "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(workdir), "SECRET_KEY": "in-process",
+            "TESTING": False, "WTF_CSRF_ENABLED": False, "NEED_OVERVIEW_CACHE": cache,
+        })
+        for label, path, key in pages(period_id):
+            client = app.test_client()
+            client.post("/auth/login", data={"email": emails[key], "password": PASSWORD})
+            for _ in range(3):
+                if client.get(path).status_code != 200:
+                    raise SystemExit(f"{path} did not answer 200 in-process")
+            cpu, wall = [], []
+            for _ in range(count):
+                started_cpu, started = time.process_time(), time.perf_counter()
+                client.get(path)
+                cpu.append(time.process_time() - started_cpu)
+                wall.append(time.perf_counter() - started)
+            print(f"{label:<52} {'on' if cache else 'off':>6} {statistics.median(cpu) * 1000:>7.1f}ms "
+                  f"{statistics.median(wall) * 1000:>7.1f}ms")
+        with app.app_context():
+            db.engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -374,12 +418,57 @@ def print_table(results: list[tuple[str, dict]]) -> bool:
     return all_met
 
 
+def serve(url: str, secret: str, cache: bool) -> tuple[subprocess.Popen, str]:
+    """gunicorn with WORKERS sync workers on a free port, the overview cache on or off, and its base URL."""
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=secret)
+    # gunicorn calls the factory with literal arguments.
+    factory = "app:create_app()" if cache else "app:create_app({'NEED_OVERVIEW_CACHE': False})"
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         factory],
+        cwd=ROOT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for_health(base, process)
+    return process, base
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def load_test(base: str, emails: dict[str, str], period_id: int, args, cache: bool) -> bool:
+    """Log each user in, check each page, run wrk against each; prints the table and returns whether all met."""
+    cookies = {key: login(base, email) for key, email in emails.items()}
+    measured = pages(period_id)
+    for _, path, key in measured:
+        check_page(base, path, cookies[key])
+    load = os.getloadavg()  # other work on the machine skews the figures; say how much there was
+    results = []
+    for page, path, key in measured:
+        run_wrk(base, path, cookies[key], 3)  # warm-up: workers import templates, caches fill
+        results.append((page, run_wrk(base, path, cookies[key], args.duration)))
+    print(f"\n{args.database}, overview cache {'on' if cache else 'off'}, gunicorn {WORKERS} sync workers, "
+          f"wrk {THREADS} threads × {CONNECTIONS} connections, {args.duration} s per page, {os.cpu_count()} CPUs, "
+          f"load average before: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min)")
+    return print_table(results)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], required=True)
     parser.add_argument("--years", type=float, default=2)
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per page")
     parser.add_argument("--seed", type=int, default=20201)
+    parser.add_argument("--cache", choices=["on", "off", "both"], default="on",
+                        help="the overview cache in the load test: on (as in production), off, or one run of each")
+    parser.add_argument("--cpu-requests", type=int, default=30,
+                        help="single requests per page timed in-process before the load test (0: none)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed")
@@ -413,38 +502,18 @@ def main() -> int:
             db.session.remove()
             db.engine.dispose()
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=secret)
-        gunicorn = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-             "app:create_app()"],
-            cwd=ROOT, env=env,
-        )
-        wait_for_health(base, gunicorn)
-        pages = [
-            ("national overview (national coordinator)", "/need/overview/national", "national"),
-            ("county overview 01 (county coordinator)", "/need/overview/county/01", "county"),
-            ("report form (reporter 0180)",
-             f"/need/reports/new?branch=social_services&period_id={period_id}", "reporter"),
-        ]
-        cookies = {key: login(base, email) for key, email in emails.items()}
-        for _, path, key in pages:
-            check_page(base, path, cookies[key])
-        results = []
-        for page, path, key in pages:
-            run_wrk(base, path, cookies[key], 3)  # warm-up: workers import templates, caches fill
-            results.append((page, run_wrk(base, path, cookies[key], args.duration)))
-        print(f"\n{args.database}, gunicorn {WORKERS} sync workers, wrk {THREADS} threads × {CONNECTIONS} connections, "
-              f"{args.duration} s per page, {os.cpu_count()} CPUs")
-        met = print_table(results)
+        if args.cpu_requests:
+            time_in_process(url, workdir, emails, period_id, args.cpu_requests)
+
+        met = True
+        for cache in {"on": [True], "off": [False], "both": [True, False]}[args.cache]:
+            gunicorn, base = serve(url, secret, cache)
+            met &= load_test(base, emails, period_id, args, cache)
+            stop(gunicorn)
+            gunicorn = None
     finally:
         if gunicorn is not None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+            stop(gunicorn)
         drop_database(args.database)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if met else 1

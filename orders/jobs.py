@@ -23,12 +23,12 @@ from app.auth.models import User, UserRole
 from app.auth.roles import Role
 from app.db import utcnow
 from app.notifications.models import Notice
-from app.notifications.services import notify
+from app.notifications.services import in_language_of, notify, page_link
 from app.scheduling.registry import register_job
 from app.stock.models import LocationKind, Lot, StockBalance, StockLocation, StockState
+from app.timeutil import local_date, when
 from orders.models import DeliveryStatus, PurchaseOrder, PurchaseOrderLine, ScheduledDelivery
 from orders.services_receiving import RECEIVABLE_ORDER_STATES
-from suppliers.services_dialogue import in_language_of, local_date, page_link, when
 
 EXPIRY_HORIZON_DAYS = 90
 # States of stock still to be used; rejected stock is on its way out anyway.

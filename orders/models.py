@@ -149,18 +149,6 @@ class OrderStatus(LabelledEnum):
         }
 
 
-class DocumentSequence(Base):
-    """The last number used per series and year (PO-2026-00042); a row lock makes numbers unique and gapless."""
-
-    __tablename__ = "document_sequences"
-    __table_args__ = (UniqueConstraint("series", "year"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    series: Mapped[str] = mapped_column(String(10))
-    year: Mapped[int] = mapped_column(Integer)
-    last_value: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class ApprovalRule(Base):
     """Who may approve an order up to a value: the rule with the smallest limit at or above the value applies.
 

@@ -36,10 +36,12 @@ from app.catalog.models import Product, ProductCategory
 from app.db import utcnow
 from app.enums import LabelledEnum
 from app.errors import DomainError, NotFoundError
+from app.numbering import next_number
 from app.organisations.models import County, Organisation, OrganisationKind
 from app.organisations.services import display_name, population_of
 from app.stock import ledger
 from app.stock.models import LocationKind, StockLocation
+from app.timeutil import local_date
 from orders import joint
 from orders.models import (
     CostSplit,
@@ -49,10 +51,8 @@ from orders.models import (
     OrderStatus,
     PurchaseOrder,
 )
-from orders.numbering import next_number
 from orders.services_orders import DeliveryInput, OrderError, OrderLineInput, create_order, order_value_ore
 from suppliers.models import Supplier
-from suppliers.services_dialogue import local_date
 
 SERIES = "SI"
 MAX_TITLE = 200

@@ -43,6 +43,7 @@ from app.auth.roles import Permission
 from app.catalog.models import Product
 from app.db import utcnow
 from app.errors import DomainError, NotFoundError
+from app.numbering import next_number
 from app.organisations.models import Organisation, OrganisationKind
 from app.stock.models import LocationKind, StockLocation
 from orders import approval
@@ -58,7 +59,6 @@ from orders.models import (
     PurchaseOrderVersion,
     ScheduledDelivery,
 )
-from orders.numbering import next_number
 from suppliers import services as supplier_services
 from suppliers.models import CURRENCIES, INCOTERMS, Offer, Supplier
 
@@ -738,7 +738,7 @@ def _check_framework_maximum(session: Session, order: PurchaseOrder, quantity: i
 
 
 def _order_link(order: PurchaseOrder) -> str:
-    from suppliers.services_dialogue import page_link
+    from app.notifications.services import page_link
 
     return page_link("orders.detail", order_id=order.id)
 

@@ -39,6 +39,7 @@ from app.catalog.models import Product
 from app.db import utcnow
 from app.enums import LabelledEnum
 from app.errors import ConflictError, DomainError, NotFoundError
+from app.numbering import next_number
 from app.stock import ledger
 from app.stock.models import MovementKind, StockLocation, StockMovement, StockState
 from app.stock.services import location_scope_filter
@@ -52,7 +53,6 @@ from orders.models import (
     PurchaseOrder,
     ScheduledDelivery,
 )
-from orders.numbering import next_number
 from orders.services_incoming import visible_supplies
 from orders.services_orders import mark_received_progress, order_scope_clause
 from suppliers.models import Certificate, Supplier, SupplierProduct, VerificationStatus

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -27,6 +26,7 @@ from app.listing import Column, Filter, Listing
 from app.main import register_nav
 from app.organisations.models import Organisation
 from app.organisations.services import AGENCY_CODE
+from app.timeutil import local_timezone, local_today
 from orders import bp, ocds
 from orders import services_eu as services
 from orders.forms_eu import (
@@ -47,7 +47,7 @@ from orders.models import (
     TenderLot,
 )
 from suppliers.models import Supplier
-from suppliers.views_certificates import local_today, product_label
+from suppliers.views_certificates import product_label
 from suppliers.views_offers import INCOTERM_NAMES, format_price
 
 
@@ -546,7 +546,7 @@ def ocds_export():
         prefix=current_app.config.get("SAMORDNA_OCDS_PREFIX", "ocds-samordna-"),
         publisher=agency,
         now=utcnow(),
-        tz=ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"]),
+        tz=local_timezone(),
     )
     return Response(
         json.dumps(package, ensure_ascii=False, indent=2),

@@ -19,12 +19,12 @@ from app.errors import DomainError, NotFoundError
 from app.extensions import db
 from app.listing import Column, Filter, Listing
 from app.stock.models import StockLocation
+from app.timeutil import local_today
 from orders import bp, services_eu
 from orders import services_incoming as services
 from orders.forms_eu import CancelSupplyForm, IncomingSupplyForm
 from orders.models import DeliveryStatus, GoodsReceipt, IncomingSupply, IncomingSupplyKind, InspectionOutcome
 from orders.views_eu import destination_select_choices, form_page, optional_product_choices, submit
-from suppliers.views_certificates import local_today
 
 
 def _supply_or_404(supply_id: int) -> IncomingSupply:

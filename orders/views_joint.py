@@ -30,6 +30,7 @@ from app.main import register_nav
 from app.organisations.models import County, Organisation
 from app.organisations.services import display_name as organisation_name
 from app.stock import ledger
+from app.timeutil import local_today
 from orders import bp
 from orders import services_joint as services
 from orders.approval import format_sek
@@ -37,7 +38,6 @@ from orders.forms_joint import JointOrderForm, JointPurchaseForm, ParticipantsFo
 from orders.models import CostSplit, JointPurchase, JointPurchaseParticipant, JointPurchaseStatus, OrderStatus
 from orders.services_orders import order_value_ore
 from suppliers.models import Supplier, VettingStatus
-from suppliers.services_dialogue import local_today
 from suppliers.views_certificates import product_label
 
 STATUS_TONES = {

@@ -27,6 +27,7 @@ from app.organisations.models import Organisation, OrganisationKind
 from app.pdf import pdf_response, render_pdf
 from app.stock import ledger
 from app.stock.models import StockLocation
+from app.timeutil import local_today
 from orders import approval, bp
 from orders import services_orders as services
 from orders.forms_orders import (
@@ -49,7 +50,6 @@ from orders.models import (
 )
 from suppliers.forms_certificates import select_choices
 from suppliers.models import Offer, Supplier, VettingStatus
-from suppliers.services_dialogue import local_today
 from suppliers.views_certificates import product_choices, show_domain_error
 from suppliers.views_offers import INCOTERM_NAMES
 

@@ -25,6 +25,7 @@ from app.forms import apply_domain_error, form_status
 from app.listing import Column, Filter, Listing
 from app.main import register_nav
 from app.stock.models import Lot, StockLocation, StockState
+from app.timeutil import local_today
 from orders import bp
 from orders import services_receiving as receiving
 from orders.forms_receiving import DispositionForm, InspectionForm, ReceiptForm
@@ -40,7 +41,6 @@ from orders.models import (
 )
 from suppliers.forms_certificates import select_choices
 from suppliers.models import CertificateKind, Supplier, VerificationStatus
-from suppliers.services_dialogue import local_today
 
 OUTCOME_TONES = {
     InspectionOutcome.PENDING: "amber",

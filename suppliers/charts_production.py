@@ -16,9 +16,9 @@ from allocation.charts import (
     GRID,
     MUTED,
     STOCK_COLOUR,
-    _Canvas,
-    _grouped,
+    Canvas,
     date_tick_indexes,
+    grouped,
     nice_ceiling,
     ticks,
 )
@@ -57,7 +57,7 @@ def capacity_chart(
     text: CapacityChartText,
     current_week: date | None = None,
     week_label: Callable[[date], str] = iso_week_label,
-    number_label: Callable[[object], str] = _grouped,
+    number_label: Callable[[object], str] = grouped,
     id_prefix: str = "capacity",
 ) -> str:
     """An SVG document: one slot per week, a wide light bar for the plan and a narrow bar for the output.
@@ -67,7 +67,7 @@ def capacity_chart(
     with the week and the figure, so the numbers can be read without the table.
     """
     ordered = sorted(totals, key=lambda t: t.week_start)
-    canvas = _Canvas()
+    canvas = Canvas()
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     canvas.add(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -143,7 +143,7 @@ def capacity_chart(
     return "\n".join(canvas.parts)
 
 
-def _legend(canvas: _Canvas, text: CapacityChartText) -> None:
+def _legend(canvas: Canvas, text: CapacityChartText) -> None:
     left = LEFT
     for label, colour, height in (
         (text.planned, PLANNED_FILL, 12),

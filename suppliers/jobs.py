@@ -27,8 +27,9 @@ from app.auth.access import has_permission
 from app.auth.models import User, UserRole
 from app.auth.roles import Permission, Role
 from app.db import utcnow
-from app.notifications.services import notify
+from app.notifications.services import in_language_of, notify, page_link
 from app.scheduling.registry import register_job
+from app.timeutil import local_date, when
 from suppliers.models import (
     Certificate,
     CertificateKind,
@@ -43,14 +44,7 @@ from suppliers.models import (
     VerificationStatus,
     VettingStatus,
 )
-from suppliers.services_dialogue import (
-    action_link,
-    in_language_of,
-    local_date,
-    needs_reminder,
-    page_link,
-    when,
-)
+from suppliers.services_dialogue import action_link, needs_reminder
 
 # Days before valid_until that the two warnings are due, the later (shorter) one first.
 WARNING_LEADS = (14, 60)

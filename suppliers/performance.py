@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
+from app.timeutil import local_today
 from orders.models import (
     DeliveryStatus,
     GoodsReceipt,
@@ -27,7 +28,6 @@ from orders.models import (
     PurchaseOrder,
     ScheduledDelivery,
 )
-from suppliers.services_dialogue import local_today
 
 
 @dataclass(frozen=True)

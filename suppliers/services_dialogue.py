@@ -7,13 +7,8 @@ moved later makes the owner due for a reminder again (see :func:`needs_reminder`
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
@@ -25,7 +20,8 @@ from app.auth.roles import ROLE_PERMISSIONS, Permission
 from app.db import utcnow
 from app.enums import LabelledEnum
 from app.errors import DomainError, NotFoundError
-from app.notifications.services import notify
+from app.notifications.services import in_language_of, notify, page_link
+from app.timeutil import local_date, local_today, when
 from suppliers.models import DialogueEntry, DialogueKind, FollowUpAction, Supplier
 
 # Holders of any of these may own a follow-up action.
@@ -39,44 +35,6 @@ OWNER_ROLES = tuple(
 
 class DialogueError(DomainError):
     """A dialogue entry or follow-up action that breaks a rule; ``field`` names the form field."""
-
-
-# --- time, links and language for notices -------------------------------------------------------------------
-
-
-def timezone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar date of an aware moment in Samordna's time zone (Europe/Stockholm)."""
-    return moment.astimezone(timezone()).date()
-
-
-def local_today() -> date:
-    return local_date(utcnow())
-
-
-def page_link(endpoint: str, **values) -> str:
-    """A link for a notice: absolute when it can be built (in a request, or with SERVER_NAME configured),
-    so the e-mail carries it; otherwise (the job worker) a local path for the in-app notice."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    root = current_app.config.get("APPLICATION_ROOT") or "/"
-    adapter = current_app.url_map.bind("localhost", script_name=root)
-    anchor = values.pop("_anchor", None)
-    return adapter.build(endpoint, values) + (f"#{anchor}" if anchor else "")
-
-
-@contextmanager
-def in_language_of(user: User) -> Iterator[None]:
-    """Write a notice in the recipient's language, not the language of whoever caused it."""
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        yield
-
-
-def when(day: date) -> str:
-    return format_date(day, "medium")
 
 
 # --- reading ------------------------------------------------------------------------------------------------

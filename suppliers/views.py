@@ -5,9 +5,7 @@ Everyone with VIEW_SUPPLIERS reads; MANAGE_SUPPLIERS edits and ticks the checkli
 """
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +21,7 @@ from app.extensions import db
 from app.forms import apply_domain_error, form_status
 from app.listing import Column, Filter, Listing
 from app.main import register_nav
+from app.timeutil import local_timezone
 from suppliers import bp, services
 from suppliers.forms import (
     AddressForm,
@@ -113,7 +112,7 @@ def _primary_contact(supplier: Supplier) -> str:
 
 def supplier_listing() -> Listing:
     locale = str(get_locale() or "sv")
-    tz = ZoneInfo(current_app.config.get("SAMORDNA_TIMEZONE", "Europe/Stockholm"))
+    tz = local_timezone()
     categories = db.session.scalars(select(ProductCategory).order_by(ProductCategory.sort_order)).all()
     countries = db.session.scalars(select(Supplier.country).distinct()).all()
     return Listing(

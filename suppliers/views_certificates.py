@@ -7,7 +7,6 @@ import io
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
@@ -22,11 +21,11 @@ from app.auth.access import has_permission, require
 from app.auth.roles import Permission
 from app.catalog.models import Product, ProductCategory
 from app.catalog.views import display_name
-from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import apply_domain_error, form_status
 from app.listing import Column, Filter, Listing
+from app.timeutil import local_today
 from suppliers import bp, standards, storage
 from suppliers import services_certificates as services
 from suppliers.forms_certificates import (
@@ -47,10 +46,6 @@ from suppliers.models import (
 
 T = TypeVar("T")
 
-
-def local_today() -> date:
-    """Today in the agency's time zone (Europe/Stockholm), which decides what is valid or expired."""
-    return utcnow().astimezone(ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])).date()
 
 
 def show_domain_error(form, error: DomainError) -> None:

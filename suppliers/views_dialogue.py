@@ -17,6 +17,7 @@ from app.extensions import db
 from app.forms import apply_domain_error
 from app.listing import Column, Filter, Listing
 from app.main import register_nav
+from app.timeutil import local_today, when
 from suppliers import bp
 from suppliers import services_dialogue as services
 from suppliers.forms_dialogue import ActionForm, DialogueEntryForm
@@ -51,7 +52,7 @@ def _entry_form(*, submitted: bool, choices) -> DialogueEntryForm:
     if submitted:
         form = DialogueEntryForm()
     else:
-        today = services.local_today()
+        today = local_today()
         form = DialogueEntryForm(formdata=None, kind=DialogueKind.MEETING.value, occurred_on=today)
     form.action_owner_id.choices = choices
     return form
@@ -72,12 +73,12 @@ def _moment(moment: datetime) -> str:
 def _page_helpers() -> dict:
     """What the dialogue templates use to show actions: their state today, who may complete them, dates."""
     return {
-        "today": services.local_today(),
+        "today": local_today(),
         "action_state": services.action_state,
         "can_complete": lambda action: services.can_complete(current_user, action),
         "action_url": action_url,
         "kind_label": lambda kind: DialogueKind(kind).label,
-        "when": services.when,
+        "when": when,
         "moment": _moment,
     }
 
@@ -329,7 +330,7 @@ def action_listing(today: date, *, everyone: bool) -> Listing:
 @bp.route("/actions/")
 @require(Permission.VIEW_SUPPLIERS)
 def actions():
-    today = services.local_today()
+    today = local_today()
     everyone = has_permission(current_user, Permission.MANAGE_SUPPLIERS)
     mine = services.open_actions_of(db.session, current_user)
     return action_listing(today, everyone=everyone).respond(

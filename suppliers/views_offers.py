@@ -20,13 +20,14 @@ from app.catalog.views import display_name
 from app.extensions import db
 from app.forms import form_status
 from app.listing import Column, Filter, Listing
+from app.timeutil import local_today
 from suppliers import bp
 from suppliers import services_offers as services
 from suppliers.forms_certificates import select_choices
 from suppliers.forms_offers import OfferForm, WithdrawOfferForm
 from suppliers.models import CURRENCIES, Offer, Supplier, SupplierProduct, VettingStatus
 from suppliers.services_certificates import model_state
-from suppliers.views_certificates import local_today, product_choices, product_label, saved
+from suppliers.views_certificates import product_choices, product_label, saved
 
 INCOTERM_NAMES = {
     "EXW": _l("Ex Works"),

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,13 +23,13 @@ from allocation.overviews import ExportTable
 from app.auth.access import has_permission, require
 from app.auth.roles import Permission
 from app.catalog.models import Product, ProductCategory
-from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import apply_domain_error, form_status
 from app.listing import Column, Filter, Listing
 from app.main import register_nav
 from app.pdf import pdf_response, render_pdf
+from app.timeutil import local_timezone, local_today
 from suppliers import bp, capacity, identifiers
 from suppliers import services_production as services
 from suppliers.charts_production import CapacityChartText, capacity_chart
@@ -66,14 +65,6 @@ def register_navigation() -> None:
 
 
 # --- helpers shared by the pages --------------------------------------------------------------------------------
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
-
-
-def _today() -> date:
-    return utcnow().astimezone(_tz()).date()
 
 
 def _locale() -> str:
@@ -174,7 +165,7 @@ def _stage_order():
 
 
 def _latest_week_text(project: ProductionProject) -> str:
-    latest = capacity.latest_actual_week(services.week_figures(project), _today())
+    latest = capacity.latest_actual_week(services.week_figures(project), local_today())
     if latest is None:
         return ""
     planned = format_decimal(latest.planned) if latest.planned is not None else "—"
@@ -187,7 +178,7 @@ def _latest_week_text(project: ProductionProject) -> str:
 
 
 def project_listing() -> Listing:
-    risks = services.risks_by_project(db.session, today=_today(), tz=_tz())
+    risks = services.risks_by_project(db.session, today=local_today(), tz=local_timezone())
     categories = db.session.scalars(select(ProductCategory).order_by(ProductCategory.sort_order)).all()
     suppliers = db.session.scalars(
         select(Supplier)
@@ -242,7 +233,7 @@ def project_listing() -> Listing:
             Column(
                 "updated",
                 _l("Updated"),
-                lambda p: p.updated_at.astimezone(_tz()).date(),
+                lambda p: p.updated_at.astimezone(local_timezone()).date(),
                 sort=ProductionProject.updated_at,
             ),
         ],
@@ -353,7 +344,7 @@ def new_project():
     ok, project = _attempt(
         form,
         lambda: services.create_project(
-            db.session, current_user, _project_data(form), today=_today(), stage=form.stage.data
+            db.session, current_user, _project_data(form), today=local_today(), stage=form.stage.data
         ),
     )
     if ok:
@@ -380,7 +371,7 @@ def edit_project(project_id: int):
     if _attempt(
         form,
         lambda: services.update_project(
-            db.session, current_user, project, _project_data(form), today=_today()
+            db.session, current_user, project, _project_data(form), today=local_today()
         ),
     )[0]:
         return _done(project, _("The project is saved."))
@@ -398,7 +389,7 @@ def _stage_form(project: ProductionProject, formdata=None) -> StageForm:
 
 def _render_project(project: ProductionProject, **forms):
     """The project page; ``forms`` holds the one form that failed (shown with its errors, answered with 422)."""
-    today = _today()
+    today = local_today()
     milestones = project.milestones
     defaults = {
         "stage_form": lambda: _stage_form(project, formdata=None),
@@ -417,7 +408,7 @@ def _render_project(project: ProductionProject, **forms):
     reached.update(forms.get("reached_forms", {}))
     shown = [form for name, form in forms.items() if name != "reached_forms"]
     failed = any(form_status(form) == 422 for form in [*shown, *forms.get("reached_forms", {}).values()])
-    facts = services.project_facts(project, _tz())
+    facts = services.project_facts(project, local_timezone())
     return render_template(
         "suppliers/production_project.html",
         project=project,
@@ -475,7 +466,7 @@ def add_milestone(project_id: int):
             name=form.name.data,
             planned_on=form.planned_on.data,
             actual_on=form.actual_on.data,
-            today=_today(),
+            today=local_today(),
         ),
         _("The milestone is added."),
         "milestones",
@@ -491,7 +482,7 @@ def milestone_reached(milestone_id: int):
     if _attempt(
         form,
         lambda: services.record_milestone_reached(
-            db.session, current_user, milestone, form.actual_on.data, today=_today()
+            db.session, current_user, milestone, form.actual_on.data, today=local_today()
         ),
     )[0]:
         return _done(project, _("The milestone is recorded as reached."), "milestones")
@@ -513,7 +504,7 @@ def edit_milestone(milestone_id: int):
             name=form.name.data,
             planned_on=form.planned_on.data,
             actual_on=form.actual_on.data,
-            today=_today(),
+            today=local_today(),
         ),
     )[0]:
         return _done(project, _("The milestone is saved."), "milestones")
@@ -552,7 +543,7 @@ def plan_capacity(project_id: int):
             first_week=form.first_week.data,
             last_week=form.last_week.data,
             planned_units=form.planned_units.data,
-            tz=_tz(),
+            tz=local_timezone(),
         ),
         _("The capacity plan is saved."),
         "capacity",
@@ -574,8 +565,8 @@ def record_actual(project_id: int):
             project,
             week_start=form.week.data,
             actual_units=form.actual_units.data,
-            today=_today(),
-            tz=_tz(),
+            today=local_today(),
+            tz=local_timezone(),
         ),
         _("The week's output is recorded."),
         "capacity",
@@ -656,7 +647,7 @@ def add_support(project_id: int):
         project,
         form,
         "support_form",
-        lambda: services.add_support(db.session, current_user, project, _support_data(form), today=_today()),
+        lambda: services.add_support(db.session, current_user, project, _support_data(form), today=local_today()),
         _("The support is added."),
         "support",
     )
@@ -673,7 +664,7 @@ def edit_support(support_id: int):
     if _attempt(
         form,
         lambda: services.update_support(
-            db.session, current_user, support, _support_data(form), today=_today()
+            db.session, current_user, support, _support_data(form), today=local_today()
         ),
     )[0]:
         return _done(project, _("The support is saved."), "support")
@@ -698,7 +689,7 @@ def remove_support(support_id: int):
 @require(Permission.VIEW_SUPPLIERS)
 def supplier_projects(supplier_id: int):
     supplier = services.get_or_404(db.session, Supplier, supplier_id)
-    today, tz = _today(), _tz()
+    today, tz = local_today(), local_timezone()
     rows = [
         (p, capacity.risk_reasons(services.project_facts(p, tz), today))
         for p in services.projects_of_supplier(db.session, supplier)
@@ -717,7 +708,7 @@ def _overview_request():
     categories = db.session.scalars(select(ProductCategory).order_by(ProductCategory.sort_order)).all()
     form.category.choices = [("", _("All categories"))] + [(c.code, _name(c)) for c in categories]
     form.validate()
-    default_first, default_last = capacity.default_range(_today())
+    default_first, default_last = capacity.default_range(local_today())
     first = form.first.data or default_first
     last = form.last.data or default_last
     if not form.first.errors and not form.last.errors:
@@ -732,7 +723,7 @@ def _overview_request():
     form.last.raw_data = form.last.raw_data if form.last.errors else None
     category = next((c for c in categories if c.code == form.category.data), None)
     overview = services.capacity_overview(
-        db.session, first_week=first, last_week=last, today=_today(), tz=_tz(), category=category
+        db.session, first_week=first, last_week=last, today=local_today(), tz=local_timezone(), category=category
     )
     return form, overview, category
 
@@ -823,7 +814,7 @@ def capacity_overview():
     fmt = request.args.get("format")
     if fmt in exports.FORMATS:
         basename = "domestic-capacity" + (f"-{category.code}" if category else "")
-        return exports.export_response(_export(overview), fmt, basename=basename, today=_today(), tz=_tz())
+        return exports.export_response(_export(overview), fmt, basename=basename, today=local_today(), tz=local_timezone())
     return render_template(
         "suppliers/capacity.html",
         form=form,

@@ -69,7 +69,7 @@ class World:
         if name == "job_id":
             from app.scheduling.registry import JOBS
 
-            return sorted(JOBS)[0] if in_scope else None
+            return min(JOBS) if in_scope else None
         if name == "message_id":
             if not in_scope and national:
                 return None
@@ -169,6 +169,13 @@ class World:
             if not in_scope and national:
                 return None
             return _shipment_row(name, owner)
+        if name in REDISTRIBUTION_PARAMETERS:
+            # A draft county proposal with a transfer from an organisation the acting user sees (as for rounds) to
+            # another of its county, a compensation entry for it and its settlement; the outsider's (Göteborg's)
+            # are outside every non-national scope.
+            if not in_scope and national:
+                return None
+            return _redistribution_row(name, owner)
         raise AssertionError(f"the access matrix has no resolver for URL parameter {name!r}")
 
 
@@ -195,7 +202,7 @@ def _national_request_for(user) -> int:
     first use."""
     from allocation.models_distribution import NationalRequest, NationalRequestLine
     from app.catalog.models import ProductCategory
-    from orders.numbering import next_value
+    from app.numbering import next_value
 
     organisation_ = _recipient_seen_by(user)
     found = db.session.scalar(
@@ -247,6 +254,50 @@ def _round_for(user) -> int:
     return round_id
 
 
+REDISTRIBUTION_PARAMETERS = ("proposal_id", "transfer_id", "settlement_id")
+
+
+def _redistribution_row(name: str, user) -> int:
+    """A draft proposal of the county of an organisation ``user`` sees, its transfer from that organisation to
+    another of the county, and a settled compensation entry for it, made on first use."""
+    from datetime import date
+
+    from allocation import reporting
+    from allocation.models_distribution import CompensationEntry, RedistributionProposal, Settlement, Transfer
+    from app.catalog.models import Product
+    from app.organisations.models import Organisation
+
+    giver = _recipient_seen_by(user)
+    reference = f"OF-M-{giver.id}"
+    proposal = db.session.scalar(select(RedistributionProposal).where(RedistributionProposal.reference == reference))
+    if proposal is None:
+        receiver = db.session.scalar(
+            select(Organisation)
+            .where(reporting.reporting_organisations_filter(), Organisation.county_code == giver.county_code,
+                   Organisation.id != giver.id)
+            .order_by(Organisation.code)
+            .limit(1)
+        )
+        product = db.session.scalar(select(Product).order_by(Product.id).limit(1))
+        proposal = RedistributionProposal(reference=reference, county_code=giver.county_code, title="Matrix",
+                                          created_by_id=user.id)
+        transfer = Transfer(product=product, source=giver, target=receiver, planned_quantity=10, quantity=10)
+        proposal.lines = [transfer]
+        settlement = Settlement(debtor=receiver, creditor=giver, amount_ore=1000, paid_on=date(2026, 3, 2),
+                                recorded_by_id=user.id)
+        db.session.add_all([proposal, settlement, CompensationEntry(
+            transfer=transfer, debtor=receiver, creditor=giver, product=product, quantity=10, unit_price_ore=100,
+            amount_ore=1000, booked_on=date(2026, 3, 2), settlement=settlement,
+        )])
+        db.session.commit()
+    if name == "proposal_id":
+        return proposal.id
+    transfer = proposal.lines[0]
+    if name == "transfer_id":
+        return transfer.id
+    return db.session.scalar(select(CompensationEntry.settlement_id).where(CompensationEntry.transfer_id == transfer.id))
+
+
 SHIPMENT_PARAMETERS = ("shipment_id", "follow_up_id")
 
 
@@ -258,9 +309,9 @@ def _shipment_row(name: str, user) -> int:
     from allocation.models_distribution import AllocationRound, DeliveryFollowUp, Shipment, ShipmentLine
     from app.catalog.models import Product
     from app.db import utcnow
+    from app.numbering import next_number
     from app.organisations.models import Organisation, OrganisationKind
     from app.stock import ledger
-    from orders.numbering import next_number
 
     recipient = _recipient_seen_by(user)
     board = user.organisation if user.organisation.kind == OrganisationKind.COUNTY_BOARD else None
@@ -343,8 +394,8 @@ def _order_row(name: str, user) -> int:
 def _joint_purchase_of(user) -> int:
     """A draft joint purchase led by ``user``'s buying organisation, made on first use."""
     from app.catalog.models import ProductCategory
+    from app.numbering import next_number
     from orders.models import JointPurchase, JointPurchaseParticipant
-    from orders.numbering import next_number
 
     lead = _buying_organisation(user)
     purchase = db.session.scalar(
@@ -368,6 +419,7 @@ def _receiving_row(name: str, user) -> int:
     from decimal import Decimal
 
     from app.catalog.models import Product
+    from app.numbering import next_number
     from app.stock import ledger
     from orders.models import (
         GoodsReceipt,
@@ -376,7 +428,6 @@ def _receiving_row(name: str, user) -> int:
         PurchaseOrderLine,
         ScheduledDelivery,
     )
-    from orders.numbering import next_number
     from tests.suppliers.factories import make_approved_supplier
 
     buyer = _buying_organisation(user)

@@ -78,7 +78,6 @@ def test_the_database_refuses_to_change_or_delete_an_audit_entry(session, users)
         update(AuditEntry).where(AuditEntry.id == entry_id).values(actor_label="someone else"),
         delete(AuditEntry).where(AuditEntry.id == entry_id),
     ):
-        with pytest.raises(DatabaseError, match="append-only"):
-            with session.begin_nested():
-                session.execute(statement)
+        with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
+            session.execute(statement)
     assert session.get(AuditEntry, entry_id).actor_label != "someone else"

@@ -1,6 +1,7 @@
 """`flask demo load` gives one user per role and periods to report into, and can run again."""
 from sqlalchemy import func, select
 
+from allocation.demo import FFP2_ALLOCATED
 from allocation.models import ReportingPeriod
 from app.auth.models import User
 from app.demo import DEMO_USERS
@@ -126,7 +127,8 @@ def test_demo_load_creates_procurement_and_national_stock_once_with_orders_in_ev
         sku: ledger.total(session, product=product(session, sku), state=StockState.AVAILABLE, location_ids=national)
         for sku in ("FFP2-FOLD", "GLV-NIT-M", "IIR-LOOP")
     }
-    assert available == {"FFP2-FOLD": 300_000, "GLV-NIT-M": 1_200_000, "IIR-LOOP": 400_000}
+    # The allocation demo (allocation/demo.py) decided part of the respirators: reserved or shipped.
+    assert available == {"FFP2-FOLD": 300_000 - FFP2_ALLOCATED, "GLV-NIT-M": 1_200_000, "IIR-LOOP": 400_000}
     assert ledger.total(session, product=product(session, "GLV-NIT-M"), state=StockState.QUARANTINE) == 500_000
     assert ledger.verify(session) == []
 
@@ -148,7 +150,93 @@ def test_after_demo_load_the_national_stock_page_shows_available_respirators_glo
     page = client.get("/stock/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for sku, available in (("FFP2-FOLD", "300,000"), ("GLV-NIT-M", "1,200,000"), ("IIR-LOOP", "400,000")):
+    ffp2 = f"{300_000 - FFP2_ALLOCATED:,}"
+    for sku, available in (("FFP2-FOLD", ffp2), ("GLV-NIT-M", "1,200,000"), ("IIR-LOOP", "400,000")):
         row = html[html.index(f">{sku}<"):]
         row = row[: row.index("</tr>")]
         assert available in row, row
+
+
+def test_demo_load_creates_reports_a_decided_allocation_with_shipments_and_a_draft_round_once(
+    runner, session, client, auth
+):
+    from allocation import demo, demo_redistribution
+    from allocation.models import CurrentNeed
+    from allocation.models_distribution import AllocationRound, DeliveryFollowUp, Shipment
+    from app.demo import DEMO_PASSWORD
+    from app.organisations.models import Organisation
+    from app.stock import ledger
+
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "Demo allocation created: contacts 4, reports 5, rounds 2, shipments dispatched 2, confirmed 1" in first.output
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "Demo allocation created: contacts 0, reports 0, rounds 0, shipments dispatched 0, confirmed 0" in again.output
+
+    reported = session.scalars(select(Organisation.municipality_code).join(CurrentNeed.organisation).distinct())
+    givers = {giver.code for giver in demo_redistribution.GIVERS}  # allocation/demo_redistribution.py reports too
+    assert set(reported) == {report.code for report in demo.REPORTS} | givers
+    rounds = {r.title: r for r in session.scalars(select(AllocationRound))}
+    assert len(rounds) == 2 and rounds[demo.DRAFT.title].status == "draft" and rounds[demo.DRAFT.title].lines
+    decided = rounds[demo.DECIDED.title]
+    assert decided.status == "decided" and decided.number and decided.county_code == "01"
+    assert sum(line.quantity for line in decided.lines) == demo.FFP2_ALLOCATED
+    assert {line.recipient.county_code for line in decided.lines} == {"01"}
+    round_shipments = select(Shipment).where(Shipment.round_id == decided.id)  # not the demo's transfers
+    by_code = {s.recipient.municipality_code: s for s in session.scalars(round_shipments)}
+    assert by_code[demo.DISPATCHED_TO].status == "dispatched"
+    short = by_code[demo.CONFIRMED_SHORT]
+    assert short.status == "confirmed" and sum(line.missing for line in short.lines) == 400
+    assert session.scalar(select(DeliveryFollowUp.status).where(DeliveryFollowUp.shipment_id == short.id)) == "open"
+    assert {s.status for code, s in by_code.items() if code not in (demo.DISPATCHED_TO, demo.CONFIRMED_SHORT)} == {
+        "planned"
+    }
+    assert ledger.verify(session) == []
+
+    # The demo recipient in Stockholm has the dispatched shipment to confirm.
+    auth.login("mottagare.stockholm@samordna.demo", DEMO_PASSWORD)
+    page = client.get("/need/deliveries/")
+    assert page.status_code == 200
+    assert f"Confirm {by_code[demo.DISPATCHED_TO].number}" in page.get_data(as_text=True)
+
+
+def test_demo_load_creates_an_agreed_redistribution_with_a_booked_transfer_and_a_national_request_once(
+    runner, session, client, auth
+):
+    from allocation import demo_redistribution as demo
+    from allocation.models_distribution import CompensationEntry, NationalRequest, RedistributionProposal
+    from allocation.services_redistribution import shipment_of
+    from app.demo import DEMO_PASSWORD
+    from app.stock import ledger
+
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert ("Demo redistribution created: prices 5, contacts 2, reports 2, proposals 1, transfers confirmed 1, "
+            "waiting for dispatch 1, requests 1") in first.output
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert ("Demo redistribution created: prices 0, contacts 0, reports 0, proposals 0, transfers confirmed 0, "
+            "waiting for dispatch 0, requests 0") in again.output
+
+    proposal = session.scalar(select(RedistributionProposal).where(RedistributionProposal.title == demo.TITLE))
+    assert proposal.status == "agreed" and proposal.county_code == "01" and len(proposal.meetings) == 1
+    assert {line.source.municipality_code for line in proposal.lines} == {giver.code for giver in demo.GIVERS}
+    shipped = {line: shipment_of(session, line) for line in proposal.lines}
+    assert sorted(s.status for s in shipped.values() if s is not None) == ["confirmed", "planned"]
+    executed = next(line for line, s in shipped.items() if s is not None and s.status == "confirmed")
+    entry = session.scalar(select(CompensationEntry))
+    assert (entry.transfer_id, entry.debtor_id, entry.creditor_id) == (executed.id, executed.target_id,
+                                                                      executed.source_id)
+    assert entry.amount_ore == executed.quantity * demo.PRICES[demo.SKU] and entry.settlement_id is None
+    request = session.scalar(select(NationalRequest).where(NationalRequest.proposal_id == proposal.id))
+    assert request.status == "submitted" and request.county_code == "01" and request.lines
+    assert all(line.quantity > 0 and line.organisation.county_code == "01" for line in request.lines)
+    assert ledger.verify(session) == []
+
+    # The giver's demo contact sees what the receiver owes it on its statement.
+    giver = next(g for g in demo.GIVERS if g.code == executed.source.municipality_code)
+    auth.login(giver.email, DEMO_PASSWORD)
+    page = client.get("/need/compensation/").get_data(as_text=True)
+    kronor, ore = divmod(entry.amount_ore, 100)
+    assert proposal.reference in page and executed.target.name in page and f"{kronor:,}.{ore:02d} kr" in page

@@ -16,13 +16,10 @@ from sqlalchemy import inspect
 from app import create_app
 from app.db import include_in_migrations as include_object  # the same comparison as migrations/env.py
 from app.extensions import db
-from tests.support import own_database
-
-
-@pytest.fixture(autouse=True)
-def _transaction():
-    """This module builds its own databases; the shared rolled-back test transaction does not apply."""
-    yield
+from tests.support import (
+    own_database,
+    without_shared_transaction,  # noqa: F401  (the fixture)
+)
 
 
 @pytest.fixture

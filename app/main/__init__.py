@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from flask import Blueprint, request, url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 
 bp = Blueprint("main", __name__, template_folder="templates")
 
@@ -57,6 +58,9 @@ def _format_value(value):
         from flask_babel import gettext as _
 
         return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        # Aware UTC from the database, shown in Samordna's time zone as |datetimeformat('short') shows it.
+        return format_datetime(value, "short")
     if isinstance(value, (int, float, Decimal)):
         return format_decimal(value)
     if hasattr(value, "label") and not isinstance(value, str):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +17,8 @@ from email.utils import format_datetime, parseaddr
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -65,6 +68,24 @@ def notify(session: Session, user: User, subject: str, body: str, link: str | No
         session.add(message)
     session.flush()
     return Notified(notice, message)
+
+
+def page_link(endpoint: str, **values) -> str:
+    """A link for a notice: absolute when it can be built (in a request, or with SERVER_NAME configured),
+    so the e-mail carries it; otherwise (the job worker) a local path for the in-app notice."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for(endpoint, _external=True, **values)
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    adapter = current_app.url_map.bind("localhost", script_name=root)
+    anchor = values.pop("_anchor", None)
+    return adapter.build(endpoint, values) + (f"#{anchor}" if anchor else "")
+
+
+@contextmanager
+def in_language_of(user: User) -> Iterator[None]:
+    """Write a notice in the recipient's language, not the language of whoever caused it."""
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        yield
 
 
 def _is_absolute(link: str) -> bool:

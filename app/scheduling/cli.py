@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import getpass
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -13,6 +12,7 @@ from app.extensions import db
 from app.scheduling import runner, services
 from app.scheduling.locks import LockHeld, lock_file
 from app.scheduling.models import JobOutcome
+from app.timeutil import local_timezone
 
 
 @click.group("jobs")
@@ -44,7 +44,7 @@ def run_worker_command():
 @with_appcontext
 def list_jobs():
     """List the registered jobs with their schedule, next run and last outcome."""
-    zone = ZoneInfo(current_app.config["SAMORDNA_TIMEZONE"])
+    zone = local_timezone()
     with force_locale("en"):
         jobs = services.job_overview(db.session)
         rows = [

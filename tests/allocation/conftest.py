@@ -42,7 +42,7 @@ def full_lines(period, **overrides) -> list[LineInput]:
     """A plausible line for every category asked; ``overrides`` maps category code to field changes."""
     lines = []
     for category in period.categories:
-        values = dict(stock=1000, consumption_7d=700, expected_14d=300, stated_need=800, justification="")
+        values = {"stock": 1000, "consumption_7d": 700, "expected_14d": 300, "stated_need": 800, "justification": ""}
         values.update(overrides.get(category.code, {}))
         lines.append(LineInput(category=category.code, **values))
     return lines

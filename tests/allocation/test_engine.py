@@ -15,14 +15,9 @@ from scipy.optimize import linprog
 
 from allocation import engine
 from allocation.engine import Claim, allocate, explain
+from tests.support import without_shared_transaction  # noqa: F401  (the fixture)
 
 ENGINE_SOURCE = Path(engine.__file__)
-
-
-@pytest.fixture(autouse=True)
-def _transaction():
-    """The engine is pure: no application, no database (the shared fixtures would build both)."""
-    yield
 
 
 @pytest.fixture(autouse=True)

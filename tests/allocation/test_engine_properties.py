@@ -14,12 +14,12 @@ from allocation import engine
 from allocation.engine import POLICIES, Claim, allocate, explain
 from tests.allocation.test_engine import (
     _fresh_globals_per_request,  # noqa: F401  (pure: no application fixtures)
-    _transaction,  # noqa: F401
     continuous_problem,
     max_min_level,
     pack_by_pack,
     sequential_lp,
 )
+from tests.support import without_shared_transaction  # noqa: F401  (the fixture)
 
 daily_uses = st.one_of(
     st.just(0),

@@ -1,5 +1,5 @@
 """Need arithmetic: days of supply, computed need, status, justification, spikes and forecasts."""
-from datetime import date, time, timedelta, timezone
+from datetime import UTC, date, time, timedelta
 from datetime import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,10 +35,10 @@ def test_computed_need_covers_the_horizon_net_of_stock_and_expected_deliveries()
 
 def test_status_is_red_under_seven_days_amber_under_fourteen_green_otherwise():
     assert need.status_for(Decimal("6.9")) is SupplyStatus.RED
-    assert need.status_for(Decimal("7")) is SupplyStatus.AMBER
+    assert need.status_for(Decimal(7)) is SupplyStatus.AMBER
     assert need.status_for(Decimal("13.9")) is SupplyStatus.AMBER
-    assert need.status_for(Decimal("14")) is SupplyStatus.GREEN
-    assert need.status_for(Decimal("9"), Thresholds(red=10, amber=20)) is SupplyStatus.RED
+    assert need.status_for(Decimal(14)) is SupplyStatus.GREEN
+    assert need.status_for(Decimal(9), Thresholds(red=10, amber=20)) is SupplyStatus.RED
 
 
 def test_thresholds_must_be_ordered():
@@ -96,7 +96,7 @@ def test_computed_need_with_the_stock_it_adds_covers_the_horizon(stock, consumpt
 
 
 def test_deadlines_fall_on_tuesday_and_thursday_at_noon_stockholm_time_across_dst():
-    start = dt(2026, 3, 23, tzinfo=timezone.utc)  # a Monday; summer time begins on Sunday 29 March
+    start = dt(2026, 3, 23, tzinfo=UTC)  # a Monday; summer time begins on Sunday 29 March
     found = schedule.deadlines_between([2, 4], time(12), STOCKHOLM, start, start + timedelta(days=14))
     local = [d.astimezone(STOCKHOLM) for d in found]
     assert [d.isoweekday() for d in local] == [2, 4, 2, 4]
@@ -105,6 +105,6 @@ def test_deadlines_fall_on_tuesday_and_thursday_at_noon_stockholm_time_across_ds
 
 
 def test_previous_and_next_deadlines():
-    thursday_noon = dt(2026, 3, 26, 11, 0, tzinfo=timezone.utc)
+    thursday_noon = dt(2026, 3, 26, 11, 0, tzinfo=UTC)
     assert schedule.previous_deadline([2, 4], time(12), STOCKHOLM, thursday_noon).date() == date(2026, 3, 24)
     assert schedule.next_deadline([2, 4], time(12), STOCKHOLM, thursday_noon).date() == date(2026, 3, 31)

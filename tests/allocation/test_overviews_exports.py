@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from allocation import exports
 from allocation.overviews import ExportTable
-from app.db import utcnow
+from app.timeutil import local_today
 from tests.allocation import test_overviews
 from tests.allocation.test_overviews import login_as
 from tests.conftest import organisation
@@ -34,16 +34,12 @@ def xlsx_rows(response) -> list[dict]:
     return [dict(zip(rows[0], row)) for row in rows[1:]]
 
 
-def today() -> str:
-    return utcnow().astimezone(STOCKHOLM).date().isoformat()
-
-
 def test_the_county_overview_exports_the_same_numbers_as_csv_and_xlsx(client, auth, users, reported):
     login_as(auth, users, "county_coordinator", "LST-01")
     category = reported.categories[0].name_en
     as_csv = client.get("/need/overview/county/01?format=csv")
     assert as_csv.mimetype == "text/csv"
-    assert f'filename="need-county-01-{today()}.csv"' in as_csv.headers["Content-Disposition"]
+    assert f'filename="need-county-01-{local_today().isoformat()}.csv"' in as_csv.headers["Content-Disposition"]
     rows = csv_rows(as_csv)
     stockholm = next(r for r in rows if r["Name"] == "Stockholm" and r["Category"] == category)
     assert stockholm["Code"] == "0180"
@@ -57,7 +53,7 @@ def test_the_county_overview_exports_the_same_numbers_as_csv_and_xlsx(client, au
 
     as_xlsx = client.get("/need/overview/county/01?format=xlsx")
     assert as_xlsx.mimetype == exports.XLSX_MIMETYPE
-    assert f'filename="need-county-01-{today()}.xlsx"' in as_xlsx.headers["Content-Disposition"]
+    assert f'filename="need-county-01-{local_today().isoformat()}.xlsx"' in as_xlsx.headers["Content-Disposition"]
     book = xlsx_rows(as_xlsx)
     assert len(book) == len(rows)
     same = next(r for r in book if r["Name"] == "Stockholm" and r["Category"] == category)
@@ -68,7 +64,7 @@ def test_the_county_overview_exports_the_same_numbers_as_csv_and_xlsx(client, au
 def test_the_national_export_has_every_county_and_region_and_the_scenario_in_its_name(client, auth, users, reported):
     login_as(auth, users, "national_coordinator", "SOS")
     response = client.get("/need/overview/national?format=xlsx&scenario=2")
-    assert f'filename="need-sweden-scenario-2-{today()}.xlsx"' in response.headers["Content-Disposition"]
+    assert f'filename="need-sweden-scenario-2-{local_today().isoformat()}.xlsx"' in response.headers["Content-Disposition"]
     rows = xlsx_rows(response)
     category = reported.categories[0].name_en
     counties = [r for r in rows if r["Table"] == "Counties" and r["Category"] == category]

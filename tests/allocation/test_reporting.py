@@ -1,7 +1,7 @@
 """Submitting situation reports: versions, validation, idempotency, late reports and the current state."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -117,7 +117,7 @@ def test_a_justified_departure_from_the_computed_need_is_accepted(session, users
 
 
 def test_a_tenfold_consumption_needs_confirmation(session, users, period, previous_period):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     reporter = users.make("reporter", "0180")
     # The previous period's report, submitted while it was open.
@@ -128,7 +128,7 @@ def test_a_tenfold_consumption_needs_confirmation(session, users, period, previo
         _submit(session, reporter, period, spiked)
     assert [(p.category, p.field) for p in error.value.problems] == [(code, "consumption_7d")]
     assert _submit(session, reporter, period, spiked, confirm_spikes=True).created
-    assert datetime.now(timezone.utc)  # the clock is aware
+    assert datetime.now(UTC)  # the clock is aware
 
 
 def test_a_repeated_idempotency_key_returns_the_first_version(session, users, period):
@@ -192,8 +192,7 @@ def test_report_lines_are_never_negative_in_the_database(session, users, period)
 
     version = _submit(session, users.make("reporter", "0180"), period).version
     line = version.lines[0]
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            session.execute(
-                SituationReportLine.__table__.update().where(SituationReportLine.id == line.id).values(stock=-5)
-            )
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(
+            SituationReportLine.__table__.update().where(SituationReportLine.id == line.id).values(stock=-5)
+        )

@@ -20,7 +20,10 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests.support import own_database
+from tests.support import (
+    own_database,
+    without_shared_transaction,  # noqa: F401  (the live server's database is its own)
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -29,15 +32,6 @@ PASSWORD = "correct horse battery staple"
 
 def running_in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-@pytest.fixture(autouse=True)
-def _transaction():
-    """Overrides the shared per-test transaction: the live server works on its own, committed database."""
-    yield
-
-
-
 
 
 @dataclass

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from allocation import need, reporting
 from app.db import utcnow
 from app.extensions import db
+from tests.browser.pages import log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -42,19 +43,6 @@ def open_current_period(live_server) -> OpenPeriod:
         opened = OpenPeriod(period.id, period.horizon_days, [c.code for c in period.categories])
         db.session.remove()
     return opened
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
 
 def test_a_municipality_report_shows_red_in_its_county_overview_and_the_same_figures_in_the_national_drill_down(

@@ -34,6 +34,7 @@ from suppliers import services as registry
 from suppliers import services_certificates as certificates
 from suppliers.demo import minimal_pdf
 from suppliers.models import VettingCheckItem, VettingStatus
+from tests.browser.pages import english, flash, log_in, log_out, menu
 
 pytestmark = pytest.mark.browser
 
@@ -52,36 +53,11 @@ RECEIVED = 15_000
 LOT = "RAS-2611-0042"
 
 
-def english(number: int) -> str:
-    return f"{number:,}"  # the live server shows English number grouping: 15,000
-
-
 @dataclass(frozen=True)
 class Seeded:
     today: date
     county_need: int  # the registered need of every municipality of the county, ours and any others'
     available_before: int  # FFP2-FOLD available in national stock before the test
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("button", name="Log in")).to_be_visible()
-
-
-def menu(page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
-def flash(page):
-    return page.locator(".flash-success")
 
 
 def _report_needs(session, tz: ZoneInfo) -> None:

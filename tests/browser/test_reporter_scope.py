@@ -6,15 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import log_in
+
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_a_municipality_reporter_opens_its_own_organisation_and_is_refused_another_municipality(

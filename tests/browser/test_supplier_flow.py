@@ -17,6 +17,7 @@ from suppliers.capacity import iso_week_label
 from suppliers.demo import minimal_pdf
 from suppliers.identifiers import luhn_check_digit
 from suppliers.models import Supplier
+from tests.browser.pages import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +29,6 @@ PRODUCT = "FFP2-FOLD – Respirator FFP2, fold-flat, without valve"
 MODEL = "Skaraborg FFP2 NR 300"
 UNITS = 48_250
 UNITS_TEXT = "48,250"  # English grouping
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def suppliers_named(live_server, name: str) -> int:

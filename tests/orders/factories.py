@@ -15,11 +15,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.catalog.models import Product
+from app.numbering import next_number
 from app.stock import ledger
 from app.stock.models import StockLocation
 from orders import services_orders as orders
 from orders.models import ExchangeRate, GoodsReceipt, OrderStatus, PurchaseOrder, ScheduledDelivery
-from orders.numbering import next_number
 from orders.services_orders import DeliveryInput, OrderLineInput
 from tests.conftest import PASSWORD, organisation
 from tests.suppliers.factories import make_approved_supplier, make_offer, make_supplier  # noqa: F401

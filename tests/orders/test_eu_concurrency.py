@@ -1,16 +1,12 @@
 """Specific orders at the same moment on PostgreSQL: officers ordering from one framework contractor at once each
 see the others' orders (the contractor's row is locked), so together they never pass its maximum quantity.
 
-Runs on a database of its own, built by the migrations (the receiving race's ``race_app``: organisations and
-catalogue loaded), because the shared rolled-back test transaction would put every thread on one connection and
-hide the race.
+Runs on a database of its own, ``<test database>_eu_race`` (see race_application in tests/support.py).
 """
 from __future__ import annotations
 
-import os
 from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 
 from app.auth.models import User
@@ -20,27 +16,22 @@ from orders.models import FrameworkContractor, PurchaseOrder, PurchaseOrderLine
 from orders.services_eu import DeliveryPlan, Rejected, SpecificOrderData
 from tests.orders.factories import add_rate, make_user, warehouse
 from tests.orders.factories_eu import make_contractor
-from tests.orders.test_receiving_concurrency import race_app  # noqa: F401  (the fixture)
-from tests.stock.test_ledger_concurrency import in_threads
+from tests.support import (
+    POSTGRES_ONLY,
+    in_threads,
+    race_app_fixture,
+    without_shared_transaction,  # noqa: F401  (the fixture)
+)
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-        reason="row locks are PostgreSQL's; set TEST_DATABASE_URL to a PostgreSQL database to run this",
-    ),
-]
+pytestmark = POSTGRES_ONLY
 
 THREADS = 4
 
 
-@pytest.fixture(autouse=True)
-def _transaction():
-    """This module uses its own database; the shared rolled-back test transaction does not apply."""
-    yield
+race_app = race_app_fixture("eu_race", threads=THREADS)
 
 
-def test_officers_ordering_at_once_never_pass_the_contractors_maximum(race_app):  # noqa: F811
+def test_officers_ordering_at_once_never_pass_the_contractors_maximum(race_app):
     with race_app.app_context():
         db.session.info["actor"] = "test-setup"
         add_rate(db.session, "EUR", "11.25")

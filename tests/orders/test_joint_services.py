@@ -13,12 +13,12 @@ from app.errors import NotFoundError
 from app.organisations.models import Organisation, OrganisationKind
 from app.organisations.services import population_of
 from app.stock.models import LocationKind
+from app.timeutil import local_today
 from orders import services_joint as services
 from orders import services_orders as orders
 from orders.models import JointPurchase, JointPurchaseStatus, OrderStatus
 from orders.services_joint import JointOrderInput, JointPurchaseError
 from suppliers.models import VettingStatus
-from suppliers.services_dialogue import local_today
 from tests.conftest import organisation
 from tests.orders.factories import make_approved_supplier, make_supplier, make_user, warehouse
 from tests.orders.joint_factories import category, open_period, participant, report_need, start

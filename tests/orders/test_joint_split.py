@@ -28,12 +28,7 @@ from orders.joint import (
     largest_remainder,
     split_weights,
 )
-
-
-@pytest.fixture(autouse=True)
-def _transaction():
-    """Pure: no application, no database (the shared fixtures would build both)."""
-    yield
+from tests.support import without_shared_transaction  # noqa: F401  (the fixture)
 
 
 @pytest.fixture(autouse=True)

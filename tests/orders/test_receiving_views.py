@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from app.stock import ledger
 from app.stock.models import Lot, StockState
+from app.timeutil import local_today
 from orders import services_receiving as receiving
 from orders.models import GoodsReceipt, IncomingSupply, IncomingSupplyKind, OrderStatus
 from orders.services_receiving import InspectionData, ReceiptData
-from suppliers.services_dialogue import local_today
 from tests.orders.factories import delivery, make_order, make_user, product, warehouse
 
 

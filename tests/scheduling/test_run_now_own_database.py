@@ -13,12 +13,7 @@ from app import create_app
 from app.extensions import db
 from app.scheduling.models import JobRun
 from tests.conftest import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _transaction():
-    """This module uses its own database; the shared rolled-back test transaction does not apply."""
-    yield
+from tests.support import without_shared_transaction  # noqa: F401  (the fixture)
 
 
 def touch_organisations(session):

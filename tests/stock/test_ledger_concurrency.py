@@ -1,101 +1,32 @@
 """Concurrent movements on PostgreSQL: threads with connections of their own take the same stock at the same
 moment; the row locks let none over-draw it, none lose a unit, and opposite transfers never deadlock.
 
-Runs on a database of its own (``<test database>_stock_race``), built by the migrations, because the shared
-rolled-back test transaction would put every thread on one connection and hide the races.
+Runs on a database of its own, ``<test database>_stock_race`` (see race_application in tests/support.py).
 """
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Callable
 from datetime import date
 
-import flask_migrate
-import pytest
 from sqlalchemy import func, select
 
-from app import create_app
 from app.catalog.models import Product
 from app.extensions import db
 from app.stock import ledger
 from app.stock.ledger import InsufficientStock
 from app.stock.models import StockLocation, StockMovement, StockState
-from tests.support import own_database
+from tests.support import (
+    POSTGRES_ONLY,
+    in_threads,
+    race_app_fixture,
+    without_shared_transaction,  # noqa: F401  (the fixture)
+)
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-        reason="row locks are PostgreSQL's; set TEST_DATABASE_URL to a PostgreSQL database to run these",
-    ),
-]
+pytestmark = POSTGRES_ONLY
 
 THREADS = 8
 
 
-@pytest.fixture(autouse=True)
-def _transaction():
-    """This module uses its own database; the shared rolled-back test transaction does not apply."""
-    yield
-
-
-@pytest.fixture(scope="module")
-def race_app(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("stock-race")
-    with own_database(tmp_path, "stock_race") as url:
-        app = create_app(
-            {
-                "TESTING": True,
-                "INSTANCE_PATH": str(tmp_path / "instance"),
-                "SECRET_KEY": "stock-race",
-                "SQLALCHEMY_DATABASE_URI": url,
-                "BABEL_DEFAULT_LOCALE": "en",
-                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2},
-            }
-        )
-        with app.app_context():
-            from app.catalog.services import load_catalog
-
-            flask_migrate.upgrade()
-            db.session.info["actor"] = "test-setup"
-            load_catalog(db.session)
-            ledger.ensure_warehouses(db.session)
-            db.session.commit()
-            db.session.remove()
-        yield app
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-def in_threads(app, work: Callable[[int], object], count: int = THREADS) -> list:
-    """Run ``work(thread number)`` in ``count`` threads started together, each in an app context (and so a
-    session and connection) of its own; returns what each returned, and re-raises the first error."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            with app.app_context():
-                db.session.info["actor"] = f"thread {number}"
-                barrier.wait(timeout=30)
-                try:
-                    results[number] = work(number)
-                finally:
-                    db.session.remove()
-        except BaseException as error:  # noqa: BLE001 - handed to the test below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if errors:
-        raise errors[0]
-    return results
+race_app = race_app_fixture("stock_race", threads=THREADS)
 
 
 def setup_stock(app, *lines: tuple[str, str | None, date | None, int]) -> tuple[int, int, int]:
@@ -139,7 +70,7 @@ def test_threads_taking_the_same_units_never_over_draw_and_never_lose_one(race_a
                 db.session.rollback()
         return taken
 
-    taken = sum(in_threads(race_app, work))
+    taken = sum(in_threads(race_app, work, THREADS))
 
     with race_app.app_context():
         product, mitt = objects(product_id, mitt_id)
@@ -177,7 +108,7 @@ def test_two_coordinators_reserving_by_expiry_at_once_never_reserve_a_unit_twice
                 db.session.rollback()
         return reserved
 
-    reserved = sum(in_threads(race_app, work))
+    reserved = sum(in_threads(race_app, work, THREADS))
 
     with race_app.app_context():
         [product] = objects(product_id)
@@ -209,7 +140,7 @@ def test_opposite_transfers_at_the_same_moment_neither_deadlock_nor_lose_units(r
                 db.session.rollback()
         return moved
 
-    moved = sum(in_threads(race_app, work))
+    moved = sum(in_threads(race_app, work, THREADS))
 
     with race_app.app_context():
         product, mitt, syd = objects(product_id, mitt_id, syd_id)

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.timeutil import local_today
 from suppliers import storage
 from suppliers.models import Certificate, Document, SupplierProduct, VerificationStatus
 from suppliers.services_certificates import Upload, attach_document
-from suppliers.views_certificates import local_today
 from tests.suppliers.factories import (
     MINIMAL_PDF,
     MINIMAL_PNG,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.notifications.models import Notice
+from app.timeutil import local_today
 from suppliers.models import DialogueEntry, FollowUpAction
-from suppliers.services_dialogue import local_today
 from tests.suppliers.factories import make_dialogue_entry, make_follow_up_action, make_supplier
 
 

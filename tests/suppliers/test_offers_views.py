@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from app.timeutil import local_today
 from suppliers.models import Offer, VettingStatus
-from suppliers.views_certificates import local_today
 from tests.suppliers.factories import (
     catalogue_product,
     make_approved_supplier,

@@ -31,6 +31,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def today():
+    # Used at collection time (in parametrize), outside an app context, so not app.timeutil.local_today.
     return utcnow().astimezone(TZ).date()
 
 

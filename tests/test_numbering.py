@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from orders.models import DocumentSequence
-from orders.numbering import format_number, next_number, next_value
+from app.numbering import DocumentSequence, format_number, next_number, next_value
 from tests.support import own_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -1,6 +1,6 @@
 """Document numbers sequential per series and year (PO-2026-00042), unique and gapless under concurrency.
 
-Each (series, year) has one :class:`~orders.models.DocumentSequence` row. :func:`next_number` locks that row
+Each (series, year) has one :class:`DocumentSequence` row. :func:`next_number` locks that row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite lets one writer at a time anyway) and counts it up in the
 caller's transaction, so a second officer creating an order at the same moment waits for the first one's
 commit and gets the next number; a rolled-back transaction gives its number back. The row of a new year is
@@ -9,10 +9,23 @@ created with ``INSERT ... ON CONFLICT DO NOTHING`` so two first numbers of a yea
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, UniqueConstraint, insert, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from orders.models import DocumentSequence
+from app.db import Base
+
+
+class DocumentSequence(Base):
+    """The last number used per series and year (PO-2026-00042); a row lock makes numbers unique and gapless."""
+
+    __tablename__ = "document_sequences"
+    __table_args__ = (UniqueConstraint("series", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column(Integer)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
 
 # Digits of the running number per series; others get DEFAULT_WIDTH.
 SERIES_WIDTH = {"PO": 5, "GR": 5, "SI": 4}
