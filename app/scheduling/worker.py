@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import pickle
 import signal
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
@@ -116,17 +118,23 @@ def run_worker(app: Flask) -> None:
     lets running ones finish (and record their runs), then the lock is released.
     """
     with exclusive_lock(app, WORKER_LOCK):
-        scheduler = build_scheduler(app, scheduler_class=BlockingScheduler)
+        # The scheduler runs in its own thread; the signal handler only records the request, so a signal that
+        # arrives while the scheduler is still starting (adding its jobs) is not lost.
+        scheduler = build_scheduler(app, scheduler_class=BackgroundScheduler)
+        stop_requested = threading.Event()
+        received: list[int] = []
 
         def stop(signum, frame):
-            if scheduler.state != STATE_STOPPED:
-                logger.info("%s received: stopping the job worker", signal.Signals(signum).name)
-                scheduler.shutdown(wait=True)
+            received.append(signum)
+            stop_requested.set()
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             logger.info("job worker started with %d jobs: %s", len(JOBS), ", ".join(sorted(JOBS)))
             scheduler.start()
+            while not stop_requested.wait(timeout=1):
+                pass
+            logger.info("%s received: stopping the job worker", signal.Signals(received[0]).name)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -188,3 +188,44 @@ def _wait_for_store(database: str, worker, timeout: float = 30) -> dict:
     finally:
         engine.dispose()
     pytest.fail("the worker did not schedule its jobs in time")
+
+
+def test_a_stop_signal_that_arrives_while_the_worker_is_still_starting_is_not_lost(tmp_path, monkeypatch):
+    from app import create_app
+    from app.scheduling import worker as worker_module
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'worker.db'}",
+            "SECRET_KEY": "worker-test",
+        }
+    )
+    real_build = worker_module.build_scheduler
+
+    def build_that_is_signalled_while_starting(*args, **kwargs):
+        scheduler = real_build(*args, **kwargs)
+        real_start = scheduler.start
+
+        def start(*start_args, **start_kwargs):
+            os.kill(os.getpid(), signal.SIGTERM)  # before the scheduler runs its first job
+            return real_start(*start_args, **start_kwargs)
+
+        scheduler.start = start
+        return scheduler
+
+    def hung(signum, frame):
+        raise AssertionError("the worker ignored SIGTERM received while starting")
+
+    monkeypatch.setattr(worker_module, "build_scheduler", build_that_is_signalled_while_starting)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        worker_module.run_worker(app)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
