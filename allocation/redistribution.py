@@ -22,8 +22,13 @@ EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
 # inside int64, hence the cap on the number of packs.
 _COST_RESOLUTION = 2**21
 _MAX_TOTAL_PACKS = 2**40
-# Work limit of the min_transfer search, in candidate exchanges examined (see ``plan_transfers``).
+# Work limits of the min_transfer search (see ``plan_transfers``): candidate exchanges examined by the local
+# search, then CP-SAT's deterministic time (its own unit; on this 2-core machine one unit took 2-4 s).
 _EXCHANGE_LIMIT = 5_000
+_SEARCH_LIMIT = 0.5
+# Beyond this many zero-reduced-cost transfer pairs (hundreds of equal distances) the exact search takes
+# seconds and seldom improves on the local search, so it is not tried.
+_EXACT_PAIR_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -103,11 +108,18 @@ def plan_transfers(
     - it makes the best exchange that lowers the count, or failing that two exchanges that together do;
     - failing that, it re-solves over the zero-reduced-cost pairs with small transfers charged 2 a pack and
       new pairs 1, makes the result basic, and keeps it if it has fewer small transfers.
-    Finding the equal-cost plan with the fewest small transfers is a combinatorial problem, so this is a
-    heuristic: on small random instances with many equal distances it reaches the fewest small transfers
-    in all but about 2 cases in 1,000. Equal-cost alternatives mostly come from organisations that share a
-    seat, which one exchange resolves. The search examines at most 5,000 candidate exchanges (reached only
-    when very many pairs are equally distant; all 150 × 161 equal: about half a second).
+    This local search is quick but can get stuck (in about 4 of 1,000 tiny instances with many ties). When
+    small transfers remain, an integer program settles it exactly: the amounts on the zero-reduced-cost
+    pairs, subject to the supplies and demands (every such plan has the optimal cost), each transfer large
+    or small, and the transfers a forest; minimise the small ones. OR-Tools' CP-SAT solves it, starting
+    from the local search's plan, which it replaces only by one with fewer small transfers. It is exact
+    when the solver proves its optimum within the work limit (0.5 of its deterministic time units, about
+    1-2 s here), which on distances between real seats it does in milliseconds: the country with
+    ``min_transfer`` 500 takes about 0.2 s in all. It is skipped above 1,000 zero-reduced-cost pairs,
+    i.e. hundreds of exactly equal distances, where it takes seconds and seldom finds better.
+    Why a forest first: a plan with a cycle may avoid a small transfer that every forest needs (11 + 11
+    packs to 10 + 12, all equally far, ``min_transfer`` 5: each source sending 5 and 6 has no small one, but
+    is a cycle; every forest has one of 1 pack). The plan stays basic, as promised, with the small one.
 
     The result is deterministic: ids are sorted (they must be comparable with each other) and the plan does
     not depend on the mappings' order. Transfers are listed by source, then target.
@@ -139,8 +151,10 @@ def plan_transfers(
     flow = problem.solve()
     smallest = -(-min_transfer // pack_size)  # fewer packs than this is a small transfer
     _make_basic(problem, flow, smallest)
-    if smallest > 1:
+    if smallest > 1 and _small_count(problem, flow, smallest):
         _avoid_small_transfers(problem, flow, smallest)
+        if _small_count(problem, flow, smallest):
+            _fewest_small_transfers(problem, flow, smallest)
     rows, cols = np.nonzero(flow[: len(sources), : len(targets)])
     return [Transfer(sources[i], targets[j], int(flow[i, j]) * pack_size) for i, j in zip(rows, cols)]
 
@@ -551,3 +565,105 @@ def _reroute(problem: _Balanced, flow: np.ndarray, tight: np.ndarray, smallest: 
         return False
     flow[...] = candidate
     return True
+
+
+def _fewest_small_transfers(problem: _Balanced, flow: np.ndarray, smallest: int) -> None:
+    """Replace ``flow`` by an optimal forest plan with fewer small transfers, if there is one (see above)."""
+    from ortools.sat.python import cp_model  # about 0.4 s to import: only when small transfers remain
+
+    tight = _zero_reduced_cost(problem, flow)
+    if int((tight & problem.real).sum()) > _EXACT_PAIR_LIMIT:
+        return
+    model, amount, small = _small_transfer_model(problem, flow, tight, smallest)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # a single worker searches deterministically
+    solver.parameters.max_deterministic_time = _SEARCH_LIMIT
+    status = solver.solve(model)
+    # Without a solution (the limit came first) or without a better one, the starting plan stays.
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.value(small) < _small_count(
+            problem, flow, smallest):
+        for (i, j), packs in amount.items():
+            flow[i, j] = solver.value(packs)
+
+
+def _small_transfer_model(problem: _Balanced, flow: np.ndarray, tight: np.ndarray, smallest: int):
+    """The integer program: (model, packs per zero-reduced-cost pair, number of small transfers).
+
+    Every plan over zero-reduced-cost pairs that meets the supplies and demands is optimal (complementary
+    slackness), so these are the only constraints on the amounts. A transfer is large (at least
+    ``smallest`` packs) or small, and is oriented one way or the other between its source and target; at
+    most one transfer is oriented into each node, and a node's level rises along the orientation. Such an
+    orientation exists exactly when the transfers form a forest: root each tree anywhere and orient away
+    from the root; conversely, a cycle of k transfers through k nodes would have to enter each of them,
+    so it would be a directed cycle, along which levels cannot rise. ``flow`` is the hint.
+    """
+    from ortools.sat.python import cp_model
+
+    rows, cols = flow.shape
+    model = cp_model.CpModel()
+    amount = {}
+    leaving: list[list] = [[] for _ in range(rows)]
+    arriving: list[list] = [[] for _ in range(cols)]
+    for i, j in zip(*(index.tolist() for index in np.nonzero(tight))):
+        amount[i, j] = model.new_int_var(0, min(int(problem.supply[i]), int(problem.demand[j])), "")
+        model.add_hint(amount[i, j], int(flow[i, j]))
+        leaving[i].append(amount[i, j])
+        arriving[j].append(amount[i, j])
+    for i, packs in enumerate(leaving):
+        model.add(sum(packs) == int(problem.supply[i]))
+    for j, packs in enumerate(arriving):
+        model.add(sum(packs) == int(problem.demand[j]))
+
+    hinted = _orientation(flow, problem.real)
+    level = [model.new_int_var(0, rows + cols - 1, "") for _ in range(rows + cols)]
+    for node, (depth, _) in enumerate(hinted):
+        model.add_hint(level[node], depth)
+    entering: list[list] = [[] for _ in range(rows + cols)]
+    small_ones = []
+    for (i, j), packs in amount.items():
+        if not problem.real[i, j]:
+            continue  # packs kept or need left uncovered: no transfer
+        large, small = model.new_bool_var(""), model.new_bool_var("")
+        model.add(packs >= smallest * large + small)
+        model.add(packs <= int(problem.supply[i]) * large + (smallest - 1) * small)
+        forward, backward = model.new_bool_var(""), model.new_bool_var("")  # source to target, and back
+        model.add(forward + backward == large + small)
+        model.add(level[rows + j] >= level[i] + 1).only_enforce_if(forward)
+        model.add(level[i] >= level[rows + j] + 1).only_enforce_if(backward)
+        entering[rows + j].append(forward)
+        entering[i].append(backward)
+        hint = int(flow[i, j])
+        model.add_hint(large, hint >= smallest)
+        model.add_hint(small, 0 < hint < smallest)
+        model.add_hint(forward, hint > 0 and hinted[rows + j][1] == i)
+        model.add_hint(backward, hint > 0 and hinted[i][1] == rows + j)
+        small_ones.append(small)
+    for arcs in entering:
+        if len(arcs) > 1:
+            model.add_at_most_one(arcs)
+    count = model.new_int_var(0, len(small_ones), "")
+    model.add(count == sum(small_ones))
+    model.minimize(count)
+    return model, amount, count
+
+
+def _orientation(flow: np.ndarray, real: np.ndarray) -> list[tuple[int, int]]:
+    """(depth, parent) of every node in the forest of transfers, rooted at its lowest-numbered node."""
+    rows, cols = flow.shape
+    adjacent: list[list[int]] = [[] for _ in range(rows + cols)]
+    for i, j in zip(*(index.tolist() for index in np.nonzero((flow > 0) & real))):
+        adjacent[i].append(rows + j)
+        adjacent[rows + j].append(i)
+    found: list[tuple[int, int] | None] = [None] * (rows + cols)
+    for root in range(rows + cols):
+        if found[root] is not None:
+            continue
+        found[root] = (0, -1)
+        frontier = [root]
+        while frontier:
+            node = frontier.pop()
+            for neighbour in adjacent[node]:
+                if found[neighbour] is None:
+                    found[neighbour] = (found[node][0] + 1, node)
+                    frontier.append(neighbour)
+    return found

@@ -235,6 +235,88 @@ def test_min_transfer_keeps_the_cost_and_never_adds_small_transfers(case, min_tr
     assert is_forest(preferred)
 
 
+def fewest_small_transfers(case, min_transfer: int) -> tuple[float, int]:
+    """(cost, small transfers) of the best plan by brute force: every whole-pack plan that moves the most
+    packs and whose transfers form a forest; least cost first, then fewest transfers below ``min_transfer``."""
+    give, take = packs(case)
+    sources, targets = list(give), list(take)
+    moved = min(sum(give.values()), sum(take.values()))
+    size = case["pack_size"]
+    best = None
+
+    def splits(total, room):
+        if not room:
+            if total == 0:
+                yield ()
+            return
+        for first in range(min(total, room[0]) + 1):
+            for rest in splits(total - first, room[1:]):
+                yield (first, *rest)
+
+    def place(index, room, transfers):
+        nonlocal best
+        if index == len(sources):
+            if sum(t.quantity for t in transfers) == moved * size and is_forest(transfers):
+                key = (cost_in_packs(case, transfers), small(transfers, min_transfer))
+                best = key if best is None or key < best else best
+            return
+        source = sources[index]
+        for sent in range(give[source] + 1):
+            for split in splits(sent, [room[t] for t in targets]):
+                place(index + 1, {t: room[t] - x for t, x in zip(targets, split)},
+                      transfers + [Transfer(source, t, x * size) for t, x in zip(targets, split) if x])
+
+    place(0, dict(take), [])
+    return best
+
+
+def tiny_tie_instance(seed: int):
+    """2-3 sources, 2-4 targets, up to 5 packs each, distances 0 or 1: many plans of equal cost."""
+    rng = random.Random(seed)
+    case = {"surpluses": {f"s{i}": rng.randint(0, 5) for i in range(rng.randint(2, 3))},
+            "deficits": {f"t{j}": rng.randint(0, 5) for j in range(rng.randint(2, 4))},
+            "pack_size": 1}
+    case["km"] = {(s, t): rng.choice([0, 0, 1]) for s in case["surpluses"] for t in case["deficits"]}
+    return case, rng.randint(2, 4)
+
+
+@pytest.mark.parametrize(("surpluses", "deficits", "km", "min_transfer"), [
+    # Instances on which the local search alone stopped with one small transfer too many.
+    ({"s0": 5, "s1": 6, "s2": 1}, {"t0": 2, "t1": 4}, {"t0": [0, 1, 1], "t1": [2, 2, 2]}, 3),
+    ({"s0": 2, "s1": 3}, {"t0": 0, "t1": 5, "t2": 4, "t3": 1}, {"t0": [1, 1], "t1": [0, 0], "t2": [0, 0],
+                                                               "t3": [0, 0]}, 2),
+    ({"s0": 5, "s1": 3, "s2": 2}, {"t0": 2, "t1": 4, "t2": 3}, {"t0": [0, 0, 0], "t1": [1, 1, 1],
+                                                               "t2": [0, 0, 0]}, 3),
+    ({"s0": 4, "s1": 5}, {"t0": 5, "t1": 4, "t2": 3, "t3": 1}, {"t0": [0, 0], "t1": [0, 0], "t2": [0, 1],
+                                                               "t3": [0, 0]}, 2),
+    ({"s0": 3, "s1": 5, "s2": 5}, {"t0": 3, "t1": 5}, {"t0": [1, 1, 0], "t1": [0, 0, 0]}, 3),
+])
+def test_where_exchanges_get_stuck_the_plan_still_has_the_fewest_small_transfers(surpluses, deficits, km,
+                                                                                 min_transfer):
+    case = {"surpluses": surpluses, "deficits": deficits, "pack_size": 1,
+            "km": {(s, t): km[t][index] for index, s in enumerate(surpluses) for t in deficits}}
+    transfers = plan(case, min_transfer=min_transfer)
+    assert (cost_in_packs(case, transfers), small(transfers, min_transfer)) == fewest_small_transfers(
+        case, min_transfer)
+    assert is_forest(transfers)
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_min_transfer_leaves_the_fewest_small_transfers_that_brute_force_finds(seed):
+    case, min_transfer = tiny_tie_instance(seed)
+    transfers = plan(case, min_transfer=min_transfer)
+    assert (cost_in_packs(case, transfers), small(transfers, min_transfer)) == fewest_small_transfers(
+        case, min_transfer)
+    assert is_forest(transfers)
+
+
+def test_the_plan_stays_a_forest_even_where_only_a_cycle_avoids_a_small_transfer():
+    # Sending 5 and 6 from each source has no transfer under 5 but is a cycle; every forest has one of 1.
+    transfers = plan_transfers({"a": 11, "b": 11}, {"x": 10, "y": 12}, lambda s, t: 1.0, min_transfer=5)
+    assert is_forest(transfers)
+    assert sorted(t.quantity for t in transfers) == [1, 10, 11]
+
+
 # Determinism
 
 @given(instances(integer_distances=True), st.randoms(use_true_random=False), st.integers(0, 10))
