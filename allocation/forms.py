@@ -6,6 +6,7 @@ its fields are named ``lines-<code>-stock`` and a service Problem for a category
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
@@ -98,14 +99,20 @@ class ReportForm(FlaskForm):
 
 def report_form(categories: Sequence[ProductCategory], horizon_days: int, **kwargs) -> ReportForm:
     """A report form with one line per category (in the given order); ``kwargs`` go to the form."""
+    return _report_form_class(tuple(category.code for category in categories), horizon_days)(**kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def _report_form_class(category_codes: tuple[str, ...], horizon_days: int) -> type[ReportForm]:
+    # Made once per set of categories and horizon, not on every request: the classes hold no data (labels are
+    # lazy, translated when shown), and WTForms sorts a class's fields only the first time it is used.
     need_label = _l("Need for the next %(days)s days", days=horizon_days)
 
     class LineForm(ReportLineForm):
         stated_need = QuantityField(need_label, validators=[InputRequired(_l("Enter a number (0 if none)."))])
 
-    lines = type("ReportLinesForm", (Form,), {category.code: FormField(LineForm) for category in categories})
-    form_class = type("SituationReportForm", (ReportForm,), {"lines": FormField(lines)})
-    return form_class(**kwargs)
+    lines = type("ReportLinesForm", (Form,), {code: FormField(LineForm) for code in category_codes})
+    return type("SituationReportForm", (ReportForm,), {"lines": FormField(lines)})
 
 
 class ChoiceField(SelectField):

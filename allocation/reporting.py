@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, contains_eager, joinedload, lazyload
 
 from allocation import need, schedule
 from allocation.models import (
@@ -143,7 +143,9 @@ def periods_accepting(session: Session, now: datetime) -> list[ReportingPeriod]:
                 ReportingPeriod.closed_manually_at.is_(None),
             )
             .order_by(ReportingPeriod.deadline_at.desc())
-        )
+            # With their categories (the report form lists them) in this query, not a second one.
+            .options(joinedload(ReportingPeriod.categories))
+        ).unique()
     )
 
 
@@ -190,6 +192,13 @@ def latest_version(
         .where(SituationReport.organisation_id == organisation_id, SituationReport.branch == branch)
         .order_by(ReportingPeriod.deadline_at.desc(), SituationReportVersion.number.desc())
         .limit(1)
+        # The report form names the period it was filled in from: the report and period come from the joins
+        # already made instead of a query each (the period's categories, which it does not show, not at all).
+        .options(
+            contains_eager(SituationReportVersion.report)
+            .contains_eager(SituationReport.period)
+            .lazyload(ReportingPeriod.categories)
+        )
     )
     if before_deadline is not None:
         stmt = stmt.where(ReportingPeriod.deadline_at < before_deadline)

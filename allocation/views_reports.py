@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
+from wtforms import Form
 
 from allocation import bp, need, reporting
 from allocation.forms import ChooseReportForm, ReportForm, SettingsForm, report_form
@@ -41,6 +43,7 @@ from app.auth.access import (
 )
 from app.auth.roles import Permission
 from app.catalog.models import ProductCategory, UnitOfIssue
+from app.catalog.services import reporting_units
 from app.db import utcnow
 from app.errors import ConflictError
 from app.extensions import db
@@ -77,11 +80,11 @@ def _locale() -> str:
     return str(get_locale() or "sv")
 
 
-def _unit_label(category: ProductCategory) -> str:
+def _unit_label(unit: str) -> str:
     try:
-        return UnitOfIssue(category.reporting_unit).label
+        return UnitOfIssue(unit).label
     except ValueError:
-        return category.reporting_unit
+        return unit
 
 
 def _period_label(period: ReportingPeriod, now: datetime) -> str:
@@ -140,7 +143,7 @@ def line_views(version: SituationReportVersion, thresholds: Thresholds) -> list[
         views.append(
             LineView(
                 line.category,
-                _unit_label(line.category),
+                _unit_label(line.category.reporting_unit),
                 line,
                 days,
                 status,
@@ -466,6 +469,43 @@ def _line_inputs(form: ReportForm, categories: list[ProductCategory]) -> list[Li
     return inputs
 
 
+@dataclass(frozen=True)
+class FigureInput:
+    """One input of a report line as ``figure_field`` (macros/forms.html) shows it, read off its WTForms field.
+
+    The form has five per category; rendering each through WTForms' widgets was most of the page's time.
+    """
+
+    id: str
+    name: str
+    label: str
+    value: str
+    errors: Sequence[str]
+    required: bool
+    rows: int | None  # a textarea this many rows high; a number input when None
+    maxlength: int | None
+
+
+def figure_inputs(line: Form, labels: dict[str, str]) -> dict[str, FigureInput]:
+    """A line's inputs by field name; ``labels`` carries each label from line to line, translated once."""
+    inputs = {}
+    for field in line:
+        name = field.short_name
+        if name not in labels:
+            labels[name] = str(field.label.text)
+        inputs[name] = FigureInput(
+            id=field.id,
+            name=field.name,
+            label=labels[name],
+            value=field._value(),  # what was typed, when it was posted: shown back beside its error
+            errors=field.errors,
+            required=bool(field.flags.required),
+            rows=(field.render_kw or {}).get("rows"),
+            maxlength=field.flags.maxlength,
+        )
+    return inputs
+
+
 def _submitted_message(version: SituationReportVersion, created: bool) -> tuple[str, str]:
     if not created:
         return (
@@ -518,12 +558,6 @@ def new_report():
         db.session, organisation.id, branch.value, before_deadline=period.deadline_at
     )
     categories = list(period.categories)
-    # Each category's unit comes from its products: load them in one query, not one per category.
-    db.session.scalars(
-        select(ProductCategory)
-        .where(ProductCategory.id.in_([c.id for c in categories]))
-        .options(selectinload(ProductCategory.products))
-    ).all()
     if request.method == "POST":
         form = report_form(categories, period.horizon_days)
     else:
@@ -559,7 +593,12 @@ def new_report():
             message, category = _submitted_message(submitted.version, submitted.created)
             flash(message, category)
             return redirect(url_for("allocation.report", report_id=submitted.version.report_id))
-    rows = [(category, _unit_label(category), form.lines.form[category.code].form) for category in categories]
+    units = reporting_units(db.session, [category.id for category in categories])
+    labels: dict[str, str] = {}
+    rows = [
+        (category, _unit_label(units[category.id]), figure_inputs(form.lines.form[category.code].form, labels))
+        for category in categories
+    ]
     return render_template(
         "allocation/report_form.html",
         form=form,

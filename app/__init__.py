@@ -84,9 +84,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        from sqlalchemy.orm import joinedload
+
         from app.auth.models import User
 
-        user = db.session.get(User, int(user_id))
+        # Every request loads its user: the roles (which every page's navigation reads) in the same query.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
         return user if user is not None and user.active else None
 
 

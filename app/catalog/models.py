@@ -97,14 +97,22 @@ class ProductCategory(Base):
     @property
     def reporting_unit(self) -> str:
         """The unit need and stock are counted in: the unit of issue most of its active products use."""
-        units = [p.unit_of_issue for p in self.products if p.active]
-        return max(set(units), key=units.count) if units else "piece"
+        return prevailing_unit([p.unit_of_issue for p in self.products if p.active])
 
     def description_in(self, locale: str) -> str:
         return self.description_en if str(locale).startswith("en") else self.description_sv
 
     def __repr__(self) -> str:
         return f"<ProductCategory {self.code}>"
+
+
+def prevailing_unit(units: list[str]) -> str:
+    """The unit most of a category's active products are issued in (their ``units``); "piece" when none.
+
+    A tie goes to the unit first in alphabetical order: never to the order of a set, which differs between
+    processes (string hashing), so that every worker counts a category in the same unit.
+    """
+    return max(sorted(set(units)), key=units.count) if units else "piece"
 
 
 class Product(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.roles import Permission, permissions_of
-from app.catalog.models import MAX_PACK_SIZE, Product, ProductCategory, RegulatoryRegime, UnitOfIssue
+from app.catalog.models import (
+    MAX_PACK_SIZE,
+    Product,
+    ProductCategory,
+    RegulatoryRegime,
+    UnitOfIssue,
+    prevailing_unit,
+)
 from app.errors import DomainError
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -232,6 +240,24 @@ def active_product_counts(session: Session) -> dict[int, int]:
         .group_by(Product.category_id)
     )
     return {category_id: count for category_id, count in rows}
+
+
+def reporting_units(session: Session, category_ids: Iterable[int]) -> dict[int, str]:
+    """Each category's reporting unit (as ``ProductCategory.reporting_unit``) by id, from one query.
+
+    Reads only the products' units: for a page of several categories, loading their products to count them
+    costs more than the rest of its queries.
+    """
+    ids = list(category_ids)
+    units: dict[int, list[str]] = {category_id: [] for category_id in ids}
+    rows = session.execute(
+        select(Product.category_id, Product.unit_of_issue)
+        .where(Product.active.is_(True), Product.category_id.in_(ids))
+        .order_by(Product.sku)  # the order the relationship gives, so that ties go the same way
+    )
+    for category_id, unit in rows:
+        units[category_id].append(unit)
+    return {category_id: prevailing_unit(found) for category_id, found in units.items()}
 
 
 # Loading the starter catalogue ------------------------------------------------------------------------

@@ -83,7 +83,8 @@ def init_app(app) -> None:
     @app.context_processor
     def template_helpers():
         return {
-            "navigation": lambda: navigation_for(current_user),
+            # The user itself, not the proxy: each entry's permission check would go through it three times.
+            "navigation": lambda: navigation_for(current_user._get_current_object()),
             "current_locale": lambda: str(get_locale() or "sv"),
             "can": lambda permission: has_permission(current_user, Permission(permission)),
             "Permission": Permission,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import get_template_attribute
 from sqlalchemy import func, select
 
 from allocation import reporting
+from allocation.forms import report_form
 from allocation.models import Channel, ReportingPeriod, SituationReport, SituationReportVersion
+from allocation.views_reports import LINE_FIELDS, figure_inputs
 from app.catalog.models import ProductCategory
 from app.db import utcnow
 from tests.allocation.conftest import full_lines
@@ -97,6 +100,39 @@ def test_the_form_shows_each_category_with_its_unit(client, auth, users, period)
     assert f'id="line-{disinfectant.code}"' in html
     assert disinfectant.name_en in html and "unit: bottle" in html and "unit: piece" in html
     assert "Need for the next 21 days" in html
+
+
+def _without_layout(html) -> str:
+    """Markup without its line breaks and indentation, which differ between macros' sources."""
+    return re.sub(r"\s*\n\s*", "", str(html))
+
+
+def test_the_report_figures_are_marked_up_as_the_field_macro_marks_up_their_wtforms_fields(app, period):
+    # The form renders its figures from FigureInputs instead of WTForms' widgets, for speed; labels, typed
+    # values, errors and the aria attributes tying them together must come out the same.
+    code = period.categories[0].code
+    posted = {
+        f"lines-{code}-stock": "-5",
+        f"lines-{code}-consumption_7d": "12 000",
+        f"lines-{code}-expected_14d": 'x<y & "z"',
+        f"lines-{code}-stated_need": "",
+        f"lines-{code}-justification": 'Because <b>"so"</b> & more',
+    }
+    prefilled = {"lines": {code: {"stock": 4321, "justification": "As before: <none> & more"}}}
+    for method, sent, data in [("GET", None, prefilled), ("POST", posted, None)]:
+        with app.test_request_context("/need/reports/new", method=method, data=sent):
+            form = report_form(period.categories, period.horizon_days, data=data)
+            form.validate()
+            line = form.lines.form[code].form
+            if method == "POST":
+                line.justification.errors = ["Explain why."]  # as show_problems adds the service's
+            field = get_template_attribute("macros/forms.html", "field")
+            figure_field = get_template_attribute("macros/forms.html", "figure_field")
+            figures = figure_inputs(line, {})
+            for name in LINE_FIELDS:
+                for hint in (None, "A hint"):
+                    expected = _without_layout(field(line[name], hint))
+                    assert _without_layout(figure_field(figures[name], hint)) == expected, (method, name, hint)
 
 
 def test_choosing_a_period_defaults_to_the_current_one(client, auth, users, period):

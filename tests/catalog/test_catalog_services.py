@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.catalog import services
-from app.catalog.models import Product, ProductCategory
+from app.catalog.models import Product, ProductCategory, prevailing_unit
 from app.catalog.services import CatalogNotAllowed, ProductData, ProductRejected, product_problems
 
 
@@ -183,3 +183,31 @@ def test_an_edit_to_an_article_number_saved_since_the_check_is_refused_and_undon
     assert (product.sku, product.pack_size) == ("IIR-TIE", 1000)
     session.commit()
     assert _product(session, "IIR-TIE").pack_size == 1000
+
+
+def test_reporting_units_in_one_query_are_each_categorys_own_counting_active_products_only(session):
+    respirators = _category(session, "respirators")
+    for number in range(5):  # outnumber the category's products, but withdrawn
+        session.add(
+            Product(sku=f"OLD-BOX-{number}", category=respirators, name_sv="Låda", name_en="Box", standard="-",
+                    regime="ppe", unit_of_issue="box", pack_size=1, active=False)
+        )
+    empty = ProductCategory(code="not_stocked_yet", name_sv="Tom", name_en="Empty", standard="-")
+    session.add(empty)
+    session.flush()
+    categories = session.scalars(select(ProductCategory)).all()
+
+    units = services.reporting_units(session, [category.id for category in categories])
+
+    assert units == {category.id: category.reporting_unit for category in categories}
+    assert (units[respirators.id], units[empty.id]) == ("piece", "piece")
+
+
+def test_a_tie_between_units_goes_the_same_way_whatever_the_order_of_the_products():
+    # Ties go to the alphabetically first unit, not to a set's order, which varies with the hash seed.
+    tied = ["roll", "pair", "litre", "kit", "piece", "box", "bottle", "pack"]
+    assert prevailing_unit(tied) == prevailing_unit(tied[::-1]) == "bottle"
+    assert prevailing_unit(["pair", "box", "pair", "box"]) == "box"
+    assert prevailing_unit(["box", "pair", "box", "pair"]) == "box"
+    assert prevailing_unit(["pair", "box", "pair"]) == "pair"
+    assert prevailing_unit([]) == "piece"
