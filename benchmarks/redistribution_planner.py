@@ -8,8 +8,9 @@ deficit), the country all 311 organisations (150 with a surplus, 161 in deficit)
 
 Prints, per instance: the planner's time (median and best of ``--repeat`` runs, distance calls included,
 and how much of it the distance calls alone take),
-the same with ``min_transfer``, and scipy's HiGHS LP on the same problem for comparison (the LP is
-handed a ready distance matrix, so it is timed without the distance calls). Goals (issue 7): under
+the same with ``min_transfer`` (and how many transfers below it remain), and scipy's HiGHS LP on the same
+problem for comparison (the LP is handed a ready distance matrix, so it is timed without the distance
+calls). Last, the worst case of the ``min_transfer`` search: the county with every distance equal. Goals (issue 7): under
 100 ms for a county, under 2 s for the country.
 
     .venv/bin/python benchmarks/redistribution_planner.py --repeat 20
@@ -134,6 +135,17 @@ def main() -> int:
               f"{median:>7.1f} (≥{best:5.1f}) {small_median:>7.1f} (≥{small_best:5.1f}) "
               f"{lp_median:>7.1f} (≥{lp_best:5.1f})  < {goal_ms} ms: {'met' if ok else 'missed'}")
         print(f"{'':26} of the planner's time, {distances_median:.1f} ms are the {len(pairs)} distance calls")
+        small = sum(t.quantity < MIN_TRANSFER for t in plan_transfers(surpluses, deficits, distance,
+                                                                      pack_size=PACK_SIZE,
+                                                                      min_transfer=MIN_TRANSFER))
+        print(f"{'':26} with min_transfer={MIN_TRANSFER}: {small} transfers below it remain")
+    # The worst case of the min_transfer search: every plan costs the same, so every pair is a candidate.
+    surpluses, deficits, _ = instance(county, 20, args.seed)
+    ties = partial(plan_transfers, surpluses, deficits, lambda source, target: 1.0, pack_size=PACK_SIZE,
+                   min_transfer=MIN_TRANSFER)
+    ties_median, ties_best = timed(ties, max(1, args.repeat // 4))
+    print(f"county with every distance equal, min_transfer={MIN_TRANSFER}: {ties_median:.0f} ms "
+          f"(≥{ties_best:.0f}), {sum(t.quantity < MIN_TRANSFER for t in ties())} transfers below it")
     return 0 if met else 1
 
 
