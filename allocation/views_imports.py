@@ -20,6 +20,7 @@ from allocation.reporting import ConfirmationRequired, ReportError, ReportInvali
 from app.auth.access import require
 from app.auth.roles import Permission
 from app.catalog.models import UnitOfIssue
+from app.catalog.services import reporting_units
 from app.db import utcnow
 from app.errors import ConflictError
 from app.extensions import db
@@ -238,6 +239,7 @@ def _template_rows(period: ReportingPeriod, previous: SituationReportVersion | N
     locale = str(get_locale() or "sv")
     earlier = {line.category_id: line for line in previous.lines} if previous is not None else {}
     rows = []
+    units = reporting_units(db.session, [category.id for category in period.categories])
     for category in period.categories:
         line = earlier.get(category.id)
         figures = (
@@ -255,7 +257,7 @@ def _template_rows(period: ReportingPeriod, previous: SituationReportVersion | N
             imports.TemplateRow(
                 code=category.code,
                 name=category.name_in(locale),
-                unit=UnitOfIssue(category.reporting_unit).label,
+                unit=UnitOfIssue(units[category.id]).label,
                 **figures,
             )
         )

@@ -137,13 +137,14 @@ def status_label(status: SupplyStatus, days: Decimal | None, thresholds: Thresho
 
 def line_views(version: SituationReportVersion, thresholds: Thresholds) -> list[LineView]:
     views = []
+    units = reporting_units(db.session, [line.category_id for line in version.lines])  # one query, not one each
     for line in sorted(version.lines, key=lambda line: (line.category.sort_order, line.category.code)):
         days = need.days_of_supply(line.stock, line.consumption_7d)
         status = need.status_for(days, thresholds)
         views.append(
             LineView(
                 line.category,
-                _unit_label(line.category.reporting_unit),
+                _unit_label(units[line.category_id]),
                 line,
                 days,
                 status,

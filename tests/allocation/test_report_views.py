@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from flask import get_template_attribute
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from allocation import reporting
 from allocation.forms import report_form
@@ -14,6 +14,7 @@ from allocation.models import Channel, ReportingPeriod, SituationReport, Situati
 from allocation.views_reports import LINE_FIELDS, figure_inputs
 from app.catalog.models import ProductCategory
 from app.db import utcnow
+from app.extensions import db
 from tests.allocation.conftest import full_lines
 from tests.conftest import organisation
 
@@ -472,3 +473,29 @@ def test_the_report_list_narrows_to_an_organisation_linked_from_its_need_page(cl
     # An organisation outside the scope is ignored rather than revealed.
     outside = client.get(f"/need/reports/?organisation={organisation('1480').id}&format=csv").get_data(as_text=True)
     assert "Stockholm" in outside and "Göteborg" not in outside
+
+
+def test_the_report_page_the_form_and_the_file_template_read_the_units_in_one_query(
+    client, auth, session, users, period
+):
+    # Each category's unit comes from its products: one query for all categories, not one per category.
+    reporter = users.make("reporter", "0180")
+    version = _submit_by_service(session, reporter, period)
+    auth.login(reporter)
+    urls = [
+        f"/need/reports/{version.report_id}",
+        f"/need/reports/new?period_id={period.id}&branch=healthcare",
+        f"/need/import/template.csv?period_id={period.id}&branch=healthcare&prefill=y",
+    ]
+    for url in urls:
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(" ".join(statement.lower().split()))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert len([s for s in statements if "from products" in s]) == 1, url
