@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext
 from flask_login import current_user
 
-from app.config import DEFAULT_INSTANCE, load_config
+from app.config import DEFAULT_INSTANCE, babel_locale, load_config
 from app.extensions import babel, csrf, db, login_manager, migrate
 
 # Packages that own models, blueprints, commands or jobs; each exposes init_app(app).
@@ -97,14 +97,14 @@ def select_locale() -> str:
     from flask import current_app
 
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return babel_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("locale")
     if chosen in languages:
-        return chosen
+        return babel_locale(chosen)
     if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return babel_locale(current_user.locale)
+    return babel_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def register_packages(app: Flask) -> None:

@@ -75,3 +75,13 @@ def load_config(instance_path: Path) -> dict:
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", 50)),
         "SCHEDULER_LOCK_FILE": str(instance_path / "scheduler.lock"),
     }
+
+
+# English pages follow British conventions ("24 Nov 2026", "24/11/2026, 15:45", a 24-hour clock): Babel's
+# plain "en" is American, and a month-first 3/4/26 reads as the 3rd of April to a Swedish official.
+FORMATTING_LOCALES = {"en": "en_GB"}
+
+
+def babel_locale(language: str) -> str:
+    """The Babel locale that pages in ``language`` (a key of LANGUAGES: "sv", "en") are written in."""
+    return FORMATTING_LOCALES.get(language, language)

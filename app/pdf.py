@@ -117,7 +117,7 @@ def render_pdf(template_name: str, *, organisation=None, title: str, **context) 
         "organisation_name": _header_name(organisation),
         "created_at": utcnow(),  # shown in the configured zone, Europe/Stockholm
         "timezone": str(get_timezone()),
-        "locale": str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")),
+        "locale": get_locale().language if get_locale() else current_app.config.get("BABEL_DEFAULT_LOCALE", "sv"),
         "page_counter": page_counter_content(),
     }
     html = render_template(template_name, pdf=pdf, **context)

@@ -197,3 +197,29 @@ def test_swedish_plural_forms_follow_the_count(swedish_catalogue, client, sessio
     notify(session, user, "Ny lägesbild", "")
     session.commit()
     assert "Du har 2 olästa aviseringar." in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_english_pages_write_dates_day_first_on_a_24_hour_clock(app, users):
+    # Babel's plain "en" would write 3/4/26, 4:05 PM: the 3rd of April to a Swedish reader.
+    from datetime import UTC, date, datetime
+
+    from flask import session
+    from flask_babel import format_datetime, refresh
+
+    from app.notifications.services import in_language_of
+    from app.timeutil import when
+
+    moment = datetime(2026, 3, 4, 15, 5, tzinfo=UTC)  # 16:05 in Stockholm
+    with app.test_request_context("/"):
+        session["locale"] = "en"
+        refresh()  # the test's app context outlives the request; a real request starts afresh
+        assert format_datetime(moment, "short") == "04/03/2026, 16:05"
+        assert when(date(2026, 3, 4)) == "4 Mar 2026"
+    english_user = users.make("reporter", "0180")
+    english_user.locale = "en"
+    with app.test_request_context("/"), in_language_of(english_user):
+        assert format_datetime(moment, "short") == "04/03/2026, 16:05"
+    with app.test_request_context("/"):
+        session["locale"] = "sv"
+        refresh()
+        assert format_datetime(moment, "short") == "2026-03-04 16:05"

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from app.auth import services
 from app.auth.roles import Role
 from app.auth.user_services import organisation_by_code
+from app.config import babel_locale
 from app.extensions import db
 
 # The option a service error's field was typed into (the roles field is filled by repeated --role).
@@ -44,7 +45,7 @@ def create_user(email, name, organisation_code, roles, password):
     """Create a user account (for example the first administrator)."""
     # There is no request, hence no user language; the services' messages are then given in English like
     # the rest of the command (the app's locale selector needs a request).
-    with force_locale("en"):
+    with force_locale(babel_locale("en")):
         _create_user(email, name, organisation_code, roles, password)
 
 

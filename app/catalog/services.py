@@ -24,6 +24,7 @@ from app.catalog.models import (
     UnitOfIssue,
     prevailing_unit,
 )
+from app.config import babel_locale
 from app.errors import DomainError
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -422,7 +423,7 @@ def load_catalog(session: Session, path: Path = DATA_FILE) -> CatalogLoadResult:
     existing_codes = set(session.scalars(select(ProductCategory.code)))
     # The file's problems go to whoever runs the load (a CLI, a deploy script): in English, whatever the UI's
     # language, and without asking a request for the user's locale.
-    with force_locale("en"):
+    with force_locale(babel_locale("en")):
         products, products_problems = _validated_products(
             document, existing_codes | {c["code"] for c in categories}
         )

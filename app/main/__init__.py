@@ -85,7 +85,7 @@ def init_app(app) -> None:
         return {
             # The user itself, not the proxy: each entry's permission check would go through it three times.
             "navigation": lambda: navigation_for(current_user._get_current_object()),
-            "current_locale": lambda: str(get_locale() or "sv"),
+            "current_locale": lambda: get_locale().language if get_locale() else "sv",  # "en", not "en_GB"
             "can": lambda permission: has_permission(current_user, Permission(permission)),
             "Permission": Permission,
         }

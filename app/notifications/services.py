@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.auth.access import organisation_scope_filter
 from app.auth.models import User
+from app.config import babel_locale
 from app.db import utcnow
 from app.errors import ConflictError, DomainError, NotFoundError
 from app.notifications.models import Notice, OutboxMessage, OutboxStatus
@@ -84,7 +85,7 @@ def page_link(endpoint: str, **values) -> str:
 @contextmanager
 def in_language_of(user: User) -> Iterator[None]:
     """Write a notice in the recipient's language, not the language of whoever caused it."""
-    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(babel_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"])):
         yield
 
 

@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
+from app.config import babel_locale
 from app.extensions import db
 from app.scheduling import runner, services
 from app.scheduling.locks import LockHeld, lock_file
@@ -45,7 +46,7 @@ def run_worker_command():
 def list_jobs():
     """List the registered jobs with their schedule, next run and last outcome."""
     zone = local_timezone()
-    with force_locale("en"):
+    with force_locale(babel_locale("en")):
         jobs = services.job_overview(db.session)
         rows = [
             (

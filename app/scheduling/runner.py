@@ -12,6 +12,7 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from app.config import babel_locale
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError
 from app.extensions import db
@@ -101,7 +102,7 @@ def run_job(app: Flask, job_id: str, triggered_by: str = SCHEDULE) -> JobRun:
 
 
 def _run_locked(app: Flask, spec: JobSpec, triggered_by: str) -> JobRun:
-    with app.app_context(), force_locale(app.config["BABEL_DEFAULT_LOCALE"]):
+    with app.app_context(), force_locale(babel_locale(app.config["BABEL_DEFAULT_LOCALE"])):
         session = db.session
         session.info["actor"] = f"job:{spec.id}"
         started_at = utcnow()

@@ -19,6 +19,13 @@ from scipy.optimize import linprog
 from allocation.redistribution import Transfer, great_circle_km, plan_transfers
 
 MODULE = Path(__file__).resolve().parents[2] / "allocation" / "redistribution.py"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cp_sat_loaded():
+    # The planner imports CP-SAT on first need (about 0.4 s); were that inside a hypothesis example, it would
+    # overrun the example's deadline on whichever example happened to come first.
+    import ortools.sat.python.cp_model  # noqa: F401
 # Distances are rounded to a grid on which the largest is 2**20..2**21 steps (see plan_transfers).
 GRID = 2.0**-20
 

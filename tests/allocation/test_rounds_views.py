@@ -261,7 +261,7 @@ def test_the_list_shows_when_a_round_was_opened_in_swedish_time_not_utc(session,
 
     page = client.get("/need/rounds/?status=draft").text
 
-    assert "1/16/26, 12:30" in page
+    assert "16/01/2026, 00:30" in page
     assert "23:30" not in page and "+00:00" not in page
 
 def test_the_list_shows_a_recipient_only_the_decisions_it_is_party_to(session, client, auth, users, coordinator, draft):

@@ -109,7 +109,7 @@ def test_an_action_is_added_and_its_owner_is_told_with_a_link_to_it(session, off
     assert action.description == "Visit the factory" and action.owner == producer and action.done_at is None
     notices = _notices(session, producer)
     assert len(notices) == 1
-    assert notices[0].text == f"Follow-up action for {entry.supplier.legal_name}, due Mar 9, 2026"
+    assert notices[0].text == f"Follow-up action for {entry.supplier.legal_name}, due 9 Mar 2026"
     assert "Olle Inköpare gave you a follow-up action from the meeting" in notices[0].body
     assert "Visit the factory" in notices[0].body
     assert notices[0].link == f"/suppliers/{entry.supplier_id}/dialogue#action-{action.id}"

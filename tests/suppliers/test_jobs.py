@@ -127,7 +127,7 @@ def test_a_certificate_is_warned_of_60_and_then_14_days_ahead_once_each(session,
             "Certificate expires in 14 days: Mask AB, FFP2 NR M-1",
         ]
     body = _notices(session, lead)[0].body
-    assert "EU type-examination certificate, EN 149:2001+A1:2009 FFP2 NR" in body and "May 1, 2026" in body
+    assert "EU type-examination certificate, EN 149:2001+A1:2009 FFP2 NR" in body and "1 May 2026" in body
     assert (
         _notices(session, lead)[0].link == f"/suppliers/{certificate.supplier_product.supplier_id}/products"
     )
@@ -218,7 +218,7 @@ def test_an_overdue_milestone_is_reported_once_to_the_projects_responsible_user(
     assert summary == "1 notices about 1 overdue milestones."
     notices = _notices(session, responsible)
     assert [n.text for n in notices] == ["Milestone overdue: CE certificate issued, Munskydd från Borås"]
-    assert "(Svensk Mask AB, " in notices[0].body and "planned for Feb 27, 2026" in notices[0].body
+    assert "(Svensk Mask AB, " in notices[0].body and "planned for 27 Feb 2026" in notices[0].body
     assert notices[0].link == f"/suppliers/production/{milestone.project_id}"
     assert _notices(session, colleague) == []
     assert milestone.overdue_notified_at == MORNING
@@ -278,7 +278,7 @@ def test_owners_are_reminded_once_of_actions_due_today_or_overdue(session, users
     supplier = due_today.dialogue_entry.supplier.legal_name
     notices = _notices(session, producer)
     assert [n.text for n in notices] == [
-        f"Follow-up action overdue since Feb 26, 2026: {overdue.dialogue_entry.supplier.legal_name}",
+        f"Follow-up action overdue since 26 Feb 2026: {overdue.dialogue_entry.supplier.legal_name}",
         f"Follow-up action due today: {supplier}",
     ]
     assert "Send the test report for the FFP2 model." in notices[1].body
