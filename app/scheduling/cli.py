@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from app.config import babel_locale
 from app.extensions import db
 from app.scheduling import runner, services
-from app.scheduling.locks import LockHeld, lock_file
+from app.scheduling.locks import LockHeld, LockLost, lock_file
 from app.scheduling.models import JobOutcome
 from app.timeutil import local_timezone
 
@@ -38,6 +38,11 @@ def run_worker_command():
         raise click.ClickException(
             f"Another job worker is already running: {where}. "
             "Not starting a second one, or every job would run twice."
+        ) from None
+    except LockLost:
+        raise click.ClickException(
+            "The job worker lost its lock on the database (was PostgreSQL restarted?) and stopped, so that no job "
+            "runs twice alongside another worker. Start it again: it takes the lock if no other worker has it."
         ) from None
 
 

@@ -4,6 +4,10 @@ On PostgreSQL a session-level advisory lock held on a dedicated connection: Post
 holder's connection ends, however the process dies. On SQLite (one machine by nature) an exclusive
 ``flock`` on a file beside ``SCHEDULER_LOCK_FILE``: the kernel releases it when the process dies. Both are
 tried without waiting: a holder elsewhere means :class:`LockHeld` at once.
+
+An advisory lock ends with its connection, and so with a database restart, while the holder runs on: the
+lock a block holds tells whether it still holds it (:meth:`HeldLock.still_held`), so that the long-lived job
+worker can notice and stop rather than run alongside a second worker that took the lock meanwhile.
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 WORKER_LOCK = "scheduler"
@@ -28,6 +34,44 @@ class LockHeld(Exception):
         super().__init__(f"lock {name!r} is held{f' by {holder}' if holder else ''}")
         self.name = name
         self.holder = holder
+
+
+class LockLost(Exception):
+    """A lock held for a while has ended under its holder (its database connection was lost)."""
+
+    def __init__(self, name: str):
+        super().__init__(f"lock {name!r} was lost")
+        self.name = name
+
+
+class HeldLock:
+    """A lock that a block holds. A file lock lasts as long as the process holds it open."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def still_held(self) -> bool:
+        return True
+
+
+class _HeldAdvisoryLock(HeldLock):
+    def __init__(self, name: str, connection: Connection, key: int):
+        super().__init__(name)
+        self.connection = connection
+        self.key = key
+
+    def still_held(self) -> bool:
+        """Whether this connection still holds the lock; False once the connection (or the server) is gone."""
+        # pg_locks shows a 64-bit advisory key as two unsigned 32-bit halves, objsubid 1.
+        unsigned = self.key & 0xFFFF_FFFF_FFFF_FFFF
+        try:
+            return bool(self.connection.scalar(
+                text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                     " AND pid = pg_backend_pid() AND classid = :high AND objid = :low AND objsubid = 1)"),
+                {"high": unsigned >> 32, "low": unsigned & 0xFFFF_FFFF},
+            ))
+        except SQLAlchemyError:  # the connection was lost (and SQLAlchemy then refuses to use it)
+            return False
 
 
 def advisory_key(name: str) -> int:
@@ -46,19 +90,19 @@ def lock_file(app, name: str) -> Path:
 
 
 @contextmanager
-def exclusive_lock(app, name: str) -> Iterator[None]:
+def exclusive_lock(app, name: str) -> Iterator[HeldLock]:
     """Hold the lock called ``name`` for the block. Raises LockHeld when another holder has it."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "postgresql":
-        with _advisory_lock(url, name):
-            yield
+        with _advisory_lock(url, name) as held:
+            yield held
     else:
         with _file_lock(lock_file(app, name), name):
-            yield
+            yield HeldLock(name)
 
 
 @contextmanager
-def _advisory_lock(url, name: str) -> Iterator[None]:
+def _advisory_lock(url, name: str) -> Iterator[HeldLock]:
     # Its own engine without a pool: a pooled connection could outlive the block and keep the lock.
     engine = create_engine(url, poolclass=NullPool)
     try:
@@ -69,9 +113,12 @@ def _advisory_lock(url, name: str) -> Iterator[None]:
             if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
                 raise LockHeld(name, "another PostgreSQL session")
             try:
-                yield
+                yield _HeldAdvisoryLock(name, connection, key)
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                except SQLAlchemyError:
+                    pass  # the connection is gone, and the lock went with it
         finally:
             connection.close()
     finally:

@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.scheduling import runner
-from app.scheduling.locks import WORKER_LOCK, exclusive_lock
+from app.scheduling.locks import WORKER_LOCK, LockLost, exclusive_lock
 from app.scheduling.registry import JOBS
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 JOBSTORE_TABLE = "apscheduler_jobs"
 # Jobs are mostly database work and each runs at most once at a time; a few threads cover them all.
 WORKER_THREADS = 4
+# How often the worker checks that it still holds its lock (seconds; the app setting
+# SCHEDULER_LOCK_CHECK_SECONDS overrides it).
+LOCK_CHECK_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,14 @@ def run_worker(app: Flask) -> None:
 
     Raises LockHeld at once when another worker holds it. On a signal the scheduler stops taking jobs,
     lets running ones finish (and record their runs), then the lock is released.
+
+    The lock is checked every LOCK_CHECK_SECONDS. On PostgreSQL it ends with its connection: when the
+    database restarts, a second worker could start and every job would run twice. So a worker that finds
+    its lock gone stops the same way and raises LockLost; its supervisor starts it again, and it then takes
+    the lock or, if another worker has it, refuses to start.
     """
-    with exclusive_lock(app, WORKER_LOCK):
+    check_every = float(app.config.get("SCHEDULER_LOCK_CHECK_SECONDS", LOCK_CHECK_SECONDS))
+    with exclusive_lock(app, WORKER_LOCK) as lock:
         # The scheduler runs in its own thread; the signal handler only records the request, so a signal that
         # arrives while the scheduler is still starting (adding its jobs) is not lost.
         scheduler = build_scheduler(app, scheduler_class=BackgroundScheduler)
@@ -132,12 +141,18 @@ def run_worker(app: Flask) -> None:
         try:
             logger.info("job worker started with %d jobs: %s", len(JOBS), ", ".join(sorted(JOBS)))
             scheduler.start()
-            while not stop_requested.wait(timeout=1):
-                pass
-            logger.info("%s received: stopping the job worker", signal.Signals(received[0]).name)
+            while not stop_requested.wait(timeout=check_every):
+                if not lock.still_held():
+                    logger.error("the job worker lost its lock (was the database restarted?): stopping, so that "
+                                 "no job runs twice alongside another worker")
+                    break
+            else:
+                logger.info("%s received: stopping the job worker", signal.Signals(received[0]).name)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if scheduler.state != STATE_STOPPED:
                 scheduler.shutdown(wait=True)
+        if not stop_requested.is_set():
+            raise LockLost(WORKER_LOCK)
         logger.info("job worker stopped")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.scheduling.locks import WORKER_LOCK, LockHeld, exclusive_lock, lock_file
+from app.scheduling.locks import WORKER_LOCK, LockHeld, advisory_key, exclusive_lock, lock_file
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -94,3 +94,38 @@ def test_on_postgresql_a_second_holder_of_the_advisory_lock_is_refused(app):
             pass
     with exclusive_lock(app, WORKER_LOCK):
         pass
+
+
+def test_a_file_lock_is_held_for_as_long_as_its_block_runs(sqlite_app):
+    with exclusive_lock(sqlite_app, WORKER_LOCK) as lock:
+        assert lock.still_held()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgresql"),
+    reason="the advisory lock is PostgreSQL's; set TEST_DATABASE_URL to a PostgreSQL database to run it",
+)
+def test_on_postgresql_a_lock_whose_connection_ends_is_no_longer_held(app):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    try:
+        with exclusive_lock(app, WORKER_LOCK) as lock:
+            assert lock.still_held()
+            # As a database restart does: the server ends the holder's session.
+            unsigned = advisory_key(WORKER_LOCK) % 2**64  # pg_locks shows it as two unsigned 32-bit halves
+            with other.begin() as connection:
+                ended = connection.scalar(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND pid <> pg_backend_pid() AND classid = :high AND objid = :low AND objsubid = 1"
+                ), {"high": unsigned >> 32, "low": unsigned % 2**32})
+            assert ended == 1
+            assert not lock.still_held()
+            # Meanwhile another worker may take it.
+            with exclusive_lock(app, WORKER_LOCK) as second:
+                assert second.still_held()
+        # Leaving the block whose connection is gone raises nothing.
+    finally:
+        other.dispose()

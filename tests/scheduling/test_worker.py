@@ -229,3 +229,65 @@ def test_a_stop_signal_that_arrives_while_the_worker_is_still_starting_is_not_lo
         from app.extensions import db
 
         db.engine.dispose()
+
+
+class _LockThatEnds:
+    """A held lock that is lost at its second check, as an advisory lock is when PostgreSQL restarts."""
+
+    def __init__(self):
+        self.checks = 0
+
+    def still_held(self) -> bool:
+        self.checks += 1
+        return self.checks < 2
+
+
+def test_a_worker_that_loses_its_lock_stops_its_scheduler_and_says_so(app, monkeypatch, jobstore_url):
+    from contextlib import contextmanager
+
+    from app.scheduling import worker
+    from app.scheduling.locks import LockLost
+
+    lock = _LockThatEnds()
+    stopped = []
+
+    @contextmanager
+    def held(app, name):
+        yield lock
+
+    original_shutdown = BackgroundScheduler.shutdown
+
+    def shutdown(self, wait=True):
+        stopped.append(wait)
+        original_shutdown(self, wait=wait)
+
+    monkeypatch.setattr(worker, "exclusive_lock", held)
+    monkeypatch.setattr(worker, "jobstore_url", lambda app: jobstore_url)
+    monkeypatch.setattr(BackgroundScheduler, "shutdown", shutdown)
+    monkeypatch.setitem(app.config, "SCHEDULER_LOCK_CHECK_SECONDS", 0.05)
+
+    # Were the lost lock not noticed, the worker would run on: a SIGTERM ends it then, and the test fails.
+    import threading
+
+    backstop = threading.Timer(10, os.kill, (os.getpid(), signal.SIGTERM))
+    backstop.start()
+    try:
+        with pytest.raises(LockLost):
+            worker.run_worker(app)
+    finally:
+        backstop.cancel()
+    assert lock.checks == 2
+    assert stopped == [True]  # running jobs were let finish
+
+
+def test_the_command_explains_a_lost_lock(app, runner, monkeypatch):
+    from app.scheduling import worker
+    from app.scheduling.locks import LockLost
+
+    def lose(app):
+        raise LockLost("scheduler")
+
+    monkeypatch.setattr(worker, "run_worker", lose)
+    result = runner.invoke(args=["jobs", "run"])
+    assert result.exit_code == 1
+    assert "lost its lock" in result.output and "Start it again" in result.output
