@@ -152,9 +152,12 @@ def plan_transfers(
     smallest = -(-min_transfer // pack_size)  # fewer packs than this is a small transfer
     _make_basic(problem, flow, smallest)
     if smallest > 1 and _small_count(problem, flow, smallest):
-        _avoid_small_transfers(problem, flow, smallest)
+        # Every optimal plan uses only pairs of zero reduced cost under any optimal potentials: found once here,
+        # they bound both searches, whatever optimal plan each starts from.
+        tight = _zero_reduced_cost(problem, flow)
+        _avoid_small_transfers(problem, flow, tight, smallest)
         if _small_count(problem, flow, smallest):
-            _fewest_small_transfers(problem, flow, smallest)
+            _fewest_small_transfers(problem, flow, tight, smallest)
     rows, cols = np.nonzero(flow[: len(sources), : len(targets)])
     return [Transfer(sources[i], targets[j], int(flow[i, j]) * pack_size) for i, j in zip(rows, cols)]
 
@@ -455,11 +458,8 @@ class _RootedForest:
         return up + down[-2::-1]
 
 
-def _avoid_small_transfers(problem: _Balanced, flow: np.ndarray, smallest: int) -> None:
+def _avoid_small_transfers(problem: _Balanced, flow: np.ndarray, tight: np.ndarray, smallest: int) -> None:
     """Equal-cost changes that lower the number of transfers of fewer than ``smallest`` packs (see above)."""
-    if not _small_count(problem, flow, smallest):
-        return
-    tight = _zero_reduced_cost(problem, flow)
     loose = np.zeros(flow.shape, dtype=bool)
     budget = [_EXCHANGE_LIMIT]
     while budget[0] > 0 and _small_count(problem, flow, smallest):
@@ -567,11 +567,10 @@ def _reroute(problem: _Balanced, flow: np.ndarray, tight: np.ndarray, smallest: 
     return True
 
 
-def _fewest_small_transfers(problem: _Balanced, flow: np.ndarray, smallest: int) -> None:
+def _fewest_small_transfers(problem: _Balanced, flow: np.ndarray, tight: np.ndarray, smallest: int) -> None:
     """Replace ``flow`` by an optimal forest plan with fewer small transfers, if there is one (see above)."""
     from ortools.sat.python import cp_model  # about 0.4 s to import: only when small transfers remain
 
-    tight = _zero_reduced_cost(problem, flow)
     if int((tight & problem.real).sum()) > _EXACT_PAIR_LIMIT:
         return
     model, amount, small = _small_transfer_model(problem, flow, tight, smallest)
@@ -614,9 +613,11 @@ def _small_transfer_model(problem: _Balanced, flow: np.ndarray, tight: np.ndarra
     for j, packs in enumerate(arriving):
         model.add(sum(packs) == int(problem.demand[j]))
 
-    hinted = _orientation(flow, problem.real)
+    # The starting plan's forest of transfers, rooted: its depths and parents hint at levels and orientation.
+    nothing = np.zeros(flow.shape, dtype=bool)
+    hinted = _RootedForest(np.where(problem.real, flow, 0), nothing, nothing, problem.real, dummy_first=False)
     level = [model.new_int_var(0, rows + cols - 1, "") for _ in range(rows + cols)]
-    for node, (depth, _) in enumerate(hinted):
+    for node, depth in enumerate(hinted.depth):
         model.add_hint(level[node], depth)
     entering: list[list] = [[] for _ in range(rows + cols)]
     small_ones = []
@@ -635,8 +636,8 @@ def _small_transfer_model(problem: _Balanced, flow: np.ndarray, tight: np.ndarra
         hint = int(flow[i, j])
         model.add_hint(large, hint >= smallest)
         model.add_hint(small, 0 < hint < smallest)
-        model.add_hint(forward, hint > 0 and hinted[rows + j][1] == i)
-        model.add_hint(backward, hint > 0 and hinted[i][1] == rows + j)
+        model.add_hint(forward, hint > 0 and hinted.parent[rows + j] == i)
+        model.add_hint(backward, hint > 0 and hinted.parent[i] == rows + j)
         small_ones.append(small)
     for arcs in entering:
         if len(arcs) > 1:
@@ -646,24 +647,3 @@ def _small_transfer_model(problem: _Balanced, flow: np.ndarray, tight: np.ndarra
     model.minimize(count)
     return model, amount, count
 
-
-def _orientation(flow: np.ndarray, real: np.ndarray) -> list[tuple[int, int]]:
-    """(depth, parent) of every node in the forest of transfers, rooted at its lowest-numbered node."""
-    rows, cols = flow.shape
-    adjacent: list[list[int]] = [[] for _ in range(rows + cols)]
-    for i, j in zip(*(index.tolist() for index in np.nonzero((flow > 0) & real))):
-        adjacent[i].append(rows + j)
-        adjacent[rows + j].append(i)
-    found: list[tuple[int, int] | None] = [None] * (rows + cols)
-    for root in range(rows + cols):
-        if found[root] is not None:
-            continue
-        found[root] = (0, -1)
-        frontier = [root]
-        while frontier:
-            node = frontier.pop()
-            for neighbour in adjacent[node]:
-                if found[neighbour] is None:
-                    found[neighbour] = (found[node][0] + 1, node)
-                    frontier.append(neighbour)
-    return found

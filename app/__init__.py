@@ -8,6 +8,7 @@ from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.config import DEFAULT_INSTANCE, babel_locale, load_config
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -84,8 +85,6 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from sqlalchemy.orm import joinedload
-
         from app.auth.models import User
 
         # Every request loads its user: the roles (which every page's navigation reads) in the same query.
